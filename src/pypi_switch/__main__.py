@@ -1,0 +1,3 @@
+from pypi_switch.cli import main
+
+main()

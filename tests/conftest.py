@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.pypiserver import PypiServer
+from tests.support.sandbox import SANDBOXED_NAMES, SANDBOXED_PREFIXES, RealHomeGuard, Sandbox
+from tests.support.wheels import build_wheel
+
+# Taken once, before any test can touch the environment.
+_REAL_HOMES = {Path(os.environ.get("HOME", "/nonexistent")), Path(pwd.getpwuid(os.getuid()).pw_dir)}
+_GUARDS = [RealHomeGuard(h) for h in _REAL_HOMES]
+
+CANARY = "canary-pkg"
+
+
+@pytest.fixture(autouse=True)
+def _real_home_untouched() -> Iterator[None]:
+    """Fail any test after which the real user's configuration differs."""
+    yield
+    for guard in _GUARDS:
+        changed = guard.changed()
+        assert not changed, f"a test wrote the real home directory: {changed}"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """A fresh HOME; the outer PIP_*/XDG_*/UV_*/... are gone, in-process and in subprocesses."""
+    box = Sandbox.create(tmp_path / "sandbox")
+    for key in list(os.environ):
+        if key.startswith(SANDBOXED_PREFIXES) or key in SANDBOXED_NAMES:
+            monkeypatch.delenv(key)
+    for key, value in box.env.items():
+        if key != "PATH":
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(box.project)
+    return box
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the canary project's wheels, built once per session."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    build_wheel(folder, CANARY, "1.0")
+    build_wheel(folder, CANARY, "1.1")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mirror(wheelhouse: Path) -> Iterator[PypiServer]:
+    """One real pypi-server on 127.0.0.1 serving the canary wheels, shared by the session."""
+    with PypiServer(wheelhouse) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mirror2(wheelhouse: Path) -> Iterator[PypiServer]:
+    """A second real pypi-server serving the same files."""
+    with PypiServer(wheelhouse) as server:
+        yield server

@@ -1,0 +1,163 @@
+"""A throw-away HOME for every test that runs the tool or a real client.
+
+The machines that run these tests reach their package registry through their own pip
+configuration; the tool rewrites exactly such files. So each test gets a fresh HOME, no
+``PIP_*``/``XDG_*``/``UV_*``/``PDM_*``/``BUILDOUT_HOME`` from the outer environment, and
+subprocesses start from an almost empty environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SANDBOXED_PREFIXES", "RealHomeGuard", "Sandbox", "scrub_environ"]
+
+SANDBOXED_PREFIXES = ("PIP_", "UV_", "PDM_", "XDG_", "BUILDOUT_", "PYPI_SWITCH_", "PIPENV_")
+SANDBOXED_NAMES = ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONUSERBASE", "NO_COLOR", "FORCE_COLOR")
+
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def scrub_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in environ.items()
+        if not k.startswith(SANDBOXED_PREFIXES) and k not in SANDBOXED_NAMES
+    }
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    home: Path
+    project: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, root: Path) -> Sandbox:
+        home = root / "home"
+        project = root / "project"
+        xdg_dirs = root / "xdg-config-dirs"
+        for d in (home, project, xdg_dirs):
+            d.mkdir(parents=True, exist_ok=True)
+        env = {
+            "HOME": str(home),
+            "PATH": f"{VENV_BIN}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "XDG_CONFIG_DIRS": str(xdg_dirs),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_INPUT": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        return cls(root=root, home=home, project=project, env=env)
+
+    # -- paths the tool uses, for the tests' convenience ----------------------------------
+    @property
+    def pip_conf(self) -> Path:
+        return self.home / ".pip" / "pip.conf"
+
+    @property
+    def pip_user_conf(self) -> Path:
+        return self.home / ".config" / "pip" / "pip.conf"
+
+    @property
+    def pydistutils(self) -> Path:
+        return self.home / ".pydistutils.cfg"
+
+    @property
+    def buildout_default(self) -> Path:
+        return self.home / ".buildout" / "default.cfg"
+
+    @property
+    def tool_config(self) -> Path:
+        return self.home / ".config" / "pypi-switch" / "config.toml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / ".local" / "state" / "pypi-switch"
+
+    def write_config(self, text: str) -> Path:
+        self.tool_config.parent.mkdir(parents=True, exist_ok=True)
+        self.tool_config.write_text(text)
+        return self.tool_config
+
+    # -- running things -------------------------------------------------------------------
+    def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m pypi_switch ARGS`` in a subprocess inside the sandbox."""
+        return self.command(
+            [sys.executable, "-m", "pypi_switch", *args],
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            input=input,
+        )
+
+    def command(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 300,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run any program (pip, buildout, uv...) with the sandbox's environment."""
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        return subprocess.run(
+            list(argv),
+            cwd=str(cwd or self.project),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable: {exc}"
+
+
+class RealHomeGuard:
+    """Remembers the real home's client configs and state dirs; says what changed."""
+
+    def __init__(self, home: Path) -> None:
+        self.paths = [
+            home / ".pip" / "pip.conf",
+            home / ".config" / "pip" / "pip.conf",
+            home / ".pydistutils.cfg",
+            home / ".buildout" / "default.cfg",
+            home / ".config" / "uv" / "uv.toml",
+            home / ".config" / "pdm" / "config.toml",
+            home / ".config" / "pypi-switch" / "config.toml",
+            home / ".local" / "state" / "pypi-switch",
+        ]
+        self.before = dict(self._snapshot())
+
+    def _snapshot(self) -> Iterator[tuple[Path, str | None]]:
+        for p in self.paths:
+            yield p, ("dir" if p.is_dir() else _digest(p))
+
+    def changed(self) -> list[Path]:
+        return [p for p, d in self._snapshot() if self.before[p] != d]

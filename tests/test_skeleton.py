@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from pypi_switch import __version__
+from pypi_switch.errors import SwitchError
+from pypi_switch.paths import Paths
+from pypi_switch.urls import redact, redact_text, same_index, validate_index_url
+from tests.conftest import CANARY
+from tests.support.pypiserver import PypiServer
+from tests.support.sandbox import Sandbox
+
+
+def test_version_from_console_script_and_module(sandbox: Sandbox) -> None:
+    out = sandbox.run("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"pypi-switch {__version__}"
+    out = sandbox.command(["pypi-switch", "--version"])
+    assert out.stdout.strip() == f"pypi-switch {__version__}"
+
+
+def test_paths_follow_home_and_xdg(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = Paths.from_environ()
+    assert p.pip_legacy == sandbox.home / ".pip" / "pip.conf"
+    assert p.pip_user == sandbox.home / ".config" / "pip" / "pip.conf"
+    assert p.state_dir == sandbox.home / ".local" / "state" / "pypi-switch"
+    assert p.buildout_default == sandbox.home / ".buildout" / "default.cfg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(sandbox.root / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(sandbox.root / "st"))
+    monkeypatch.setenv("BUILDOUT_HOME", str(sandbox.root / "bo"))
+    p = Paths.from_environ()
+    assert p.pip_user == sandbox.root / "cfg" / "pip" / "pip.conf"
+    assert p.tool_config == sandbox.root / "cfg" / "pypi-switch" / "config.toml"
+    assert p.state_dir == sandbox.root / "st" / "pypi-switch"
+    assert p.buildout_default == sandbox.root / "bo" / "default.cfg"
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("ftp://host/simple", r"not an http\(s\) URL"),
+        ("https:///simple", "no host"),
+        ("", "empty"),
+        ("https://host/sim ple", "space"),
+        ("https://host:99999/simple", "not a valid index URL"),
+        ("file:///opt/pypi/simple", r"not an http\(s\) URL"),
+    ],
+)
+def test_bad_urls_are_refused(raw: str, problem: str) -> None:
+    with pytest.raises(SwitchError, match=problem):
+        validate_index_url(raw)
+
+
+def test_credentials_are_hidden() -> None:
+    assert redact("https://bob:s3cret@host/simple/") == "https://bob:***@host/simple/"
+    assert redact("https://token@host/simple/") == "https://token:***@host/simple/"
+    assert "s3cret" not in redact_text("see https://bob:s3cret@h/x and http://a:b@c/")
+    assert redact("https://host/simple/") == "https://host/simple/"
+
+
+def test_same_index_ignores_trivia() -> None:
+    assert same_index("https://Host.example/simple", "https://host.example:443/simple/")
+    assert not same_index("https://host/simple", "http://host/simple")
+    assert not same_index("https://host/a/simple", "https://host/b/simple")
+
+
+def test_pypiserver_serves_the_canary(mirror: PypiServer, sandbox: Sandbox) -> None:
+    out = sandbox.command(
+        [
+            "pip",
+            "download",
+            "--no-deps",
+            "-d",
+            str(sandbox.root / "dl"),
+            "--index-url",
+            mirror.index_url,
+            f"{CANARY}==1.1",
+        ]
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (sandbox.root / "dl" / "canary_pkg-1.1-py3-none-any.whl").exists()
