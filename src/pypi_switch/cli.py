@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
@@ -75,6 +76,85 @@ def _root(
     ] = False,
 ) -> None:
     """Switch pip, setuptools and buildout to a healthy PyPI mirror when PyPI is down, and back."""
+
+
+# -- switching (issue 2) ------------------------------------------------------------------
+
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help="Only this target (pip, pydistutils, buildout, project, uv, pdm); repeatable.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the diff; change nothing.")]
+
+
+@app.command("use-mirror")
+@handled
+def use_mirror_cmd(
+    url: Annotated[str, typer.Argument(help="The mirror's simple index URL.")],
+    target: TargetOpt = None,
+    project: Annotated[
+        list[Path] | None,
+        typer.Option("--project", help="A project buildout.cfg, or a directory holding one."),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+    allow_insecure: Annotated[
+        bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Switch even if the mirror fails its check.")
+    ] = False,
+) -> None:
+    """Point every config file at the mirror URL (only the index lines change)."""
+    from pypi_switch import render, switch
+
+    ctx = switch.build_context(project or ())
+    result = switch.use_mirror(
+        ctx, url, targets=target, dry_run=dry_run, allow_insecure=allow_insecure
+    )
+    if as_json:
+        render.emit_json(render.switch_json(result))
+    else:
+        render.emit(render.switch_text(result))
+
+
+@app.command("restore")
+@handled
+def restore_cmd(
+    target: TargetOpt = None,
+    dry_run: DryRunOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore the original bytes even over later edits.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put back the original files, byte for byte (keeping edits made since the switch)."""
+    from pypi_switch import render, switch
+
+    ctx = switch.build_context()
+    result = switch.restore(ctx, targets=target, dry_run=dry_run, force=force)
+    if as_json:
+        render.emit_json(render.restore_json(result))
+    else:
+        render.emit(render.restore_text(result))
+
+
+@app.command("status")
+@handled
+def status_cmd(as_json: JsonOpt = False) -> None:
+    """Show what is switched, each file's index, what pip really uses, and warnings."""
+    from pypi_switch import render, status, switch
+
+    st = status.status(switch.build_context())
+    if as_json:
+        render.emit_json(render.status_json(st))
+    else:
+        render.emit(render.status_text(st))
 
 
 def main() -> None:

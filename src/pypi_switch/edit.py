@@ -1,0 +1,222 @@
+"""The only module that writes configuration files.
+
+Reading resolves symlinks (the target is edited, the link stays a link) and turns every
+problem into a one-line ``SwitchError``. Targets work on text with ``\\n`` endings and no
+BOM; ``encode`` puts back the file's own line endings, BOM and missing final newline, so
+only the lines that really changed differ. Writes are atomic: a temp file in the same
+directory, fsync, ``os.replace``, with the original mode and owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import errno
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypi_switch.errors import SwitchError
+
+__all__ = [
+    "FileState",
+    "atomic_write",
+    "decode",
+    "encode",
+    "missing_dirs",
+    "read_state",
+    "remove_file",
+    "sha256",
+    "unified_diff",
+]
+
+BOM = b"\xef\xbb\xbf"
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A config file as found: ``data`` is None when it does not exist."""
+
+    path: Path
+    real: Path
+    data: bytes | None
+    mode: int | None
+    uid: int | None
+    gid: int | None
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None
+
+    @property
+    def sha256(self) -> str | None:
+        return None if self.data is None else sha256(self.data)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def resolve(path: Path) -> Path:
+    """Where the bytes of ``path`` live (a symlink's final target), refusing loops."""
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        # Absent, or a dangling link: the file will be created where the link points.
+        return Path(os.path.realpath(path))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SwitchError(f"{path}: symlink loop") from None
+        raise SwitchError(f"{path}: {exc.strerror}") from None
+
+
+def read_state(path: Path) -> FileState:
+    real = resolve(path)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return FileState(path, real, None, None, None, None)
+    except NotADirectoryError:
+        raise SwitchError(f"{path}: a parent of this path is a file, not a directory") from None
+    except PermissionError:
+        raise SwitchError(f"{path}: permission denied") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SwitchError(f"{path}: is a directory, expected a config file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SwitchError(f"{path}: not a regular file")
+    try:
+        data = real.read_bytes()
+    except PermissionError:
+        raise SwitchError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise SwitchError(f"{path}: cannot read: {exc.strerror}") from None
+    return FileState(path, real, data, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def decode(data: bytes | None, path: Path) -> str:
+    """Bytes -> text with ``\\n`` endings and no BOM ("" for an absent file)."""
+    if data is None:
+        return ""
+    body = data[len(BOM) :] if data.startswith(BOM) else data
+    if b"\x00" in body:
+        raise SwitchError(f"{path}: not a text file (it contains NUL bytes)")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SwitchError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    return text.replace("\r\n", "\n")
+
+
+def _split(text: str) -> list[str]:
+    return _LINE.findall(text)
+
+
+def encode(new_text: str, reference: bytes | None) -> bytes:
+    """Encode ``new_text`` the way ``reference`` (the bytes it was derived from) is written.
+
+    Lines equal to a reference line keep that line's own ending; new or changed lines take
+    the file's dominant ending. BOM and a missing final newline are kept.
+    """
+    if not reference:
+        return new_text.encode("utf-8")
+    bom = reference.startswith(BOM)
+    old_lines = _split(reference[len(BOM) :].decode("utf-8") if bom else reference.decode("utf-8"))
+    normal_old = [ln[:-2] + "\n" if ln.endswith("\r\n") else ln for ln in old_lines]
+    crlf = sum(ln.endswith("\r\n") for ln in old_lines)
+    newline = "\r\n" if crlf > len(old_lines) - crlf else "\n"
+    new_lines = _split(new_text)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, normal_old, new_lines, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.extend(old_lines[i1:i2])
+        else:
+            out.extend(ln[:-1] + newline if ln.endswith("\n") else ln for ln in new_lines[j1:j2])
+    text = "".join(out)
+    if not old_lines[-1].endswith("\n") and text.endswith("\n"):
+        text = text[: -len(newline)] if text.endswith(newline) else text[:-1]
+    return (BOM if bom else b"") + text.encode("utf-8")
+
+
+def missing_dirs(path: Path) -> list[Path]:
+    """The parent directories of ``path`` that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    return list(reversed(missing))
+
+
+def atomic_write(
+    real: Path, data: bytes, *, mode: int, uid: int | None = None, gid: int | None = None
+) -> None:
+    """Replace ``real`` with ``data`` in one step; a crash leaves the old or the new file."""
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    except PermissionError:
+        raise SwitchError(f"{real}: permission denied") from None
+    except (FileExistsError, NotADirectoryError):
+        raise SwitchError(f"{real}: a parent of this path is a file, not a directory") from None
+    except OSError as exc:
+        raise SwitchError(f"{real}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if uid is not None and gid is not None and (uid, gid) != (os.getuid(), os.getgid()):
+            # Not root: the file becomes ours, as any editor would leave it.
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, uid, gid)
+        os.replace(tmp, real)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, SwitchError):
+            raise SwitchError(f"{real}: cannot write: {exc.strerror or exc}") from None
+        raise
+    _fsync_dir(real.parent)
+
+
+def remove_file(real: Path) -> None:
+    try:
+        os.unlink(real)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SwitchError(f"{real}: cannot remove: {exc.strerror}") from None
+    _fsync_dir(real.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def unified_diff(path: Path, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=str(path),
+            tofile=str(path),
+        )
+    )

@@ -1,0 +1,85 @@
+"""What is switched, where, and what pip really uses: read-only and fast.
+
+Imports nothing of the network or page-parsing stack: people in a hurry and scripts run it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypi_switch.edit import decode, read_state
+from pypi_switch.errors import SwitchError
+from pypi_switch.journal import StateStore
+from pypi_switch.switch import TARGETS, all_warnings, choose_targets
+from pypi_switch.targets.base import Context, ParseError
+from pypi_switch.targets.pip import effective_index
+from pypi_switch.urls import same_index
+
+__all__ = ["Status", "TargetStatus", "status"]
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    name: str
+    path: Path
+    exists: bool
+    index: str | None
+    set_by_pypi_switch: bool
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Status:
+    switched: bool
+    mirror: str | None
+    since: str | None
+    mode: str | None
+    interrupted: bool
+    targets: tuple[TargetStatus, ...]
+    effective_pip_index: str
+    effective_pip_source: str
+    warnings: tuple[str, ...]
+
+
+def status(ctx: Context) -> Status:
+    journal = StateStore(ctx.paths.state_dir).load()
+    names = list(choose_targets(ctx, None))
+    for record in journal.files:  # a target switched earlier is shown even if not chosen now
+        target = TARGETS.get(record.target)
+        if target is not None and target not in names:
+            names.append(target)
+    rows: list[TargetStatus] = []
+    warnings: list[str] = []
+    for target in names:
+        for spec in target.files(ctx):
+            try:
+                state = read_state(spec.path)
+                index = target.current(spec, decode(state.data, spec.path)) if state.data else None
+            except (SwitchError, ParseError) as exc:
+                problem = exc.message if isinstance(exc, SwitchError) else f"{spec.path}: {exc}"
+                rows.append(
+                    TargetStatus(target.name, spec.path, spec.path.exists(), None, False, problem)
+                )
+                warnings.append(problem)
+                continue
+            if state.data is None and not spec.create:
+                continue
+            rec = journal.record(state.real)
+            ours = bool(rec and rec.written) and same_index(index, journal.mirror)
+            rows.append(TargetStatus(target.name, spec.path, state.data is not None, index, ours))
+    pip = effective_index(ctx)
+    if journal.active and journal.mirror and not same_index(pip.url, journal.mirror):
+        warnings.append(f"pip install does not use the mirror: {pip.source} decides ({pip.url})")
+    warnings += all_warnings(ctx, names)
+    return Status(
+        switched=journal.active,
+        mirror=journal.mirror if journal.active else None,
+        since=journal.since if journal.active else None,
+        mode=journal.mode if journal.active else None,
+        interrupted=journal.pending is not None,
+        targets=tuple(rows),
+        effective_pip_index=pip.url,
+        effective_pip_source=pip.source,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )

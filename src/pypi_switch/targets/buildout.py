@@ -1,0 +1,122 @@
+"""zc.buildout: the user's ``default.cfg`` and project ``buildout.cfg`` files, ``[buildout] index``.
+
+Layering, later wins: built-in defaults, the user's default.cfg, the project file and its
+``extends`` chain (the extending file wins), then the command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pypi_switch.edit import decode, read_state
+from pypi_switch.errors import SwitchError
+from pypi_switch.targets.base import Context, Edit, FileSpec, ParseError
+from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
+from pypi_switch.urls import redact
+
+__all__ = ["BUILDOUT", "PROJECT", "BuildoutTarget", "ProjectTarget", "project_files"]
+
+
+def _is_index(key: str) -> bool:
+    return key.strip() == "index"
+
+
+class BuildoutTarget(IniTarget):
+    name = "buildout"
+    section = "buildout"
+
+    def key_match(self, key: str) -> KeyMatch:
+        wanted = key.strip()
+        return lambda k: k.strip() == wanted
+
+    def index_match(self) -> KeyMatch:
+        return _is_index
+
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [FileSpec(ctx.paths.buildout_default)]
+
+    def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
+        doc = IniDoc(text)
+        changes = doc.ensure("buildout", _is_index, "index", url)
+        return Edit(doc.text, tuple(changes))
+
+    def warnings(self, ctx: Context) -> list[str]:
+        if not ctx.projects:
+            cwd_cfg = ctx.paths.cwd / "buildout.cfg"
+            if cwd_cfg.is_file() and _index_in(cwd_cfg):
+                return [f"{cwd_cfg} sets its own index, which beats {ctx.paths.buildout_default}"]
+        return []
+
+
+class ProjectTarget(BuildoutTarget):
+    name = "project"
+
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [FileSpec(p) for p in ctx.projects]
+
+    def warnings(self, ctx: Context) -> list[str]:
+        out = []
+        for project in ctx.projects:
+            for base, index in _extends_with_index(project):
+                out.append(
+                    f"{project} extends {base}, which sets index = {redact(index)}; "
+                    f"the index set in {project.name} wins over it"
+                )
+        return out
+
+
+BUILDOUT = BuildoutTarget()
+PROJECT = ProjectTarget()
+
+
+def project_files(
+    explicit: tuple[Path, ...], configured: tuple[Path, ...], cwd: Path
+) -> tuple[Path, ...]:
+    """The project buildout.cfg files: ``--project`` paths, else the cwd's, plus config.toml's."""
+    found: list[Path] = []
+    for raw in explicit:
+        path = raw / "buildout.cfg" if raw.is_dir() else raw
+        if not path.is_file():
+            where = f"no buildout.cfg in {raw}" if raw.is_dir() else f"{raw}: no such file"
+            raise SwitchError(f"--project {where}")
+        found.append(path)
+    if not explicit and (cwd / "buildout.cfg").is_file():
+        found.append(cwd / "buildout.cfg")
+    for raw in configured:
+        path = raw / "buildout.cfg" if raw.is_dir() else raw
+        if path.is_file():
+            found.append(path)
+    unique: dict[Path, None] = {}
+    for p in found:
+        unique.setdefault(p.absolute(), None)
+    return tuple(unique)
+
+
+def _read_doc(path: Path) -> IniDoc | None:
+    try:
+        state = read_state(path)
+        return IniDoc(decode(state.data, path)) if state.data is not None else None
+    except (SwitchError, ParseError):
+        return None
+
+
+def _index_in(path: Path) -> str | None:
+    doc = _read_doc(path)
+    return doc.get("buildout", _is_index) if doc else None
+
+
+def _extends_with_index(project: Path, depth: int = 0) -> list[tuple[Path, str]]:
+    """Files of ``project``'s extends chain that set ``[buildout] index``."""
+    doc = _read_doc(project)
+    if doc is None or depth > 20:
+        return []
+    out: list[tuple[Path, str]] = []
+    for ref in (doc.get("buildout", lambda k: k.strip() == "extends") or "").split():
+        if "://" in ref or "${" in ref:
+            continue  # remote or computed: buildout resolves it, we cannot
+        base = (project.parent / ref).resolve()
+        index = _index_in(base)
+        if index:
+            out.append((base, index))
+        out += _extends_with_index(base, depth + 1)
+    return out

@@ -1,0 +1,176 @@
+"""pip: ``~/.pip/pip.conf`` and the user file that would shadow it.
+
+pip loads, later winning: global files, ``~/.pip/pip.conf``, the XDG user file, the site
+(virtualenv) file, ``PIP_CONFIG_FILE``, then ``PIP_*`` variables. A command section
+(``[install]``...) beats ``[global]`` from any file. So a switch sets ``[global]`` in the
+legacy file *and* every index-url already set in a section of either user file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypi_switch.edit import decode, read_state
+from pypi_switch.errors import SwitchError
+from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
+from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
+from pypi_switch.urls import host_of, is_pypi, needs_trusted_host, redact
+
+__all__ = ["PIP", "EffectiveIndex", "PipTarget", "effective_index"]
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+
+
+def _norm(key: str) -> str:
+    return key.strip().lower().replace("_", "-")
+
+
+def _is_index(key: str) -> bool:
+    return _norm(key) == "index-url"
+
+
+def _is_trusted(key: str) -> bool:
+    return _norm(key) == "trusted-host"
+
+
+def _is_extra(key: str) -> bool:
+    return _norm(key) == "extra-index-url"
+
+
+class PipTarget(IniTarget):
+    name = "pip"
+    section = "global"
+
+    def key_match(self, key: str) -> KeyMatch:
+        wanted = _norm(key)
+        return lambda k: _norm(k) == wanted
+
+    def index_match(self) -> KeyMatch:
+        return _is_index
+
+    def files(self, ctx: Context) -> list[FileSpec]:
+        # The legacy file is the one pypi-switch owns; the XDG file is only corrected.
+        return [FileSpec(ctx.paths.pip_legacy), FileSpec(ctx.paths.pip_user, create=False)]
+
+    def current(self, spec: FileSpec, text: str) -> str | None:
+        doc = IniDoc(text)
+        found = doc.get("global", _is_index)
+        if found is None:
+            for name in doc.section_names():
+                found = found or doc.get(name, _is_index)
+        return found
+
+    def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
+        doc = IniDoc(text)
+        changes: list[Change] = []
+        if spec.create:
+            changes += doc.ensure("global", _is_index, "index-url", url)
+        for name in doc.section_names():
+            if spec.create and name == "global":
+                continue
+            changes += doc.update(name, _is_index, url)
+        if spec.create and needs_trusted_host(url):
+            host = host_of(url)
+            trusted = doc.get("global", _is_trusted)
+            if trusted is None:
+                changes += doc.ensure("global", _is_trusted, "trusted-host", host)
+            elif host not in trusted.split():
+                changes += doc.update("global", _is_trusted, f"{trusted} {host}".strip())
+        return Edit(doc.text, tuple(changes))
+
+    def warnings(self, ctx: Context) -> list[str]:
+        env = ctx.environ
+        out: list[str] = []
+        if env.get("PIP_INDEX_URL"):
+            out.append(
+                f"PIP_INDEX_URL is set ({redact(env['PIP_INDEX_URL'])}): pip uses it instead of "
+                "every config file"
+            )
+        config_file = env.get("PIP_CONFIG_FILE")
+        if config_file:
+            if config_file == os.devnull:
+                out.append("PIP_CONFIG_FILE=/dev/null: pip loads no config file at all")
+            elif Path(config_file).exists():
+                out.append(
+                    f"PIP_CONFIG_FILE={config_file}: pip reads that file last and skips "
+                    f"{ctx.paths.pip_legacy} and {ctx.paths.pip_user}"
+                )
+        for layer in pip_layers(ctx):
+            doc = layer.doc
+            if doc is None:
+                continue
+            for section in doc.section_names():
+                for opt in doc.options(section, _is_extra):
+                    if any(is_pypi(u) for u in opt.value.split()):
+                        out.append(
+                            f"{layer.path} [{section}] {opt.key} still points at PyPI: "
+                            "pip keeps trying PyPI too"
+                        )
+            if layer.kind in ("global", "site", "env-file"):
+                for section in doc.section_names():
+                    if doc.options(section, _is_index) and not (
+                        layer.kind == "global" and section == "global"
+                    ):
+                        out.append(
+                            f"{layer.path} [{section}] sets index-url and overrides "
+                            f"{ctx.paths.pip_legacy}"
+                            + (" for pip " + section if section != "global" else "")
+                        )
+        return out
+
+
+PIP = PipTarget()
+
+
+@dataclass(frozen=True)
+class _Layer:
+    path: Path
+    kind: str  # global, user, site, env-file
+    doc: IniDoc | None
+
+
+def pip_layers(ctx: Context) -> list[_Layer]:
+    """pip's config files in load order (later wins), parsed; unreadable ones are skipped."""
+    env = ctx.environ
+    candidates: list[tuple[Path, str]] = [(p, "global") for p in ctx.paths.pip_global]
+    config_file = env.get("PIP_CONFIG_FILE")
+    env_file = Path(config_file) if config_file and config_file != os.devnull else None
+    if not (env_file and env_file.exists()):
+        candidates += [(ctx.paths.pip_legacy, "user"), (ctx.paths.pip_user, "user")]
+    if env.get("VIRTUAL_ENV"):
+        candidates.append((Path(env["VIRTUAL_ENV"]) / "pip.conf", "site"))
+    if env_file:
+        candidates.append((env_file, "env-file"))
+    if config_file == os.devnull:
+        candidates = []
+    layers = []
+    for path, kind in candidates:
+        try:
+            state = read_state(path)
+            if state.data is None:
+                continue
+            layers.append(_Layer(path, kind, IniDoc(decode(state.data, path))))
+        except (SwitchError, ParseError):
+            layers.append(_Layer(path, kind, None))
+    return layers
+
+
+@dataclass(frozen=True)
+class EffectiveIndex:
+    url: str
+    source: str  # where it comes from, in words
+
+
+def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
+    """The index ``pip <command>`` uses, computed the way pip layers its configuration."""
+    if ctx.environ.get("PIP_INDEX_URL"):
+        return EffectiveIndex(ctx.environ["PIP_INDEX_URL"], "PIP_INDEX_URL")
+    found: EffectiveIndex | None = None
+    for section in ("global", command):
+        for layer in pip_layers(ctx):
+            value = layer.doc.get(section, _is_index) if layer.doc else None
+            if value:
+                found = EffectiveIndex(value, f"{layer.path} [{section}]")
+    return found or EffectiveIndex(DEFAULT_INDEX, "pip's default")
