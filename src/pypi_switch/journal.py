@@ -29,9 +29,10 @@ from pypi_switch.edit import atomic_write, sha256
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Change
 
-__all__ = ["FileRecord", "Journal", "StateStore", "Written", "now_iso"]
+__all__ = ["Busy", "FileRecord", "Journal", "StateStore", "Written", "now_iso", "recover"]
 
 VERSION = 1
+_HELD: set[str] = set()  # state dirs whose lock this process holds
 
 
 def now_iso() -> str:
@@ -160,15 +161,21 @@ class StateStore:
         The lock is an flock: the kernel drops it when its holder dies, so a killed run
         never blocks the next one.
         """
+        key = str(self.dir.absolute())
+        if key in _HELD:  # this process holds it already (an auto tick calling restore)
+            yield
+            return
         self.ensure()
-        lock = FileLock(self.dir / "lock", timeout=timeout, mode=0o600)
+        lock = FileLock(self.dir / "lock", timeout=timeout, mode=0o600, preserve_lock_file=True)
         try:
             lock.acquire()
         except Timeout:
             raise Busy("another pypi-switch run is in progress") from None
+        _HELD.add(key)
         try:
             yield
         finally:
+            _HELD.discard(key)
             lock.release()
 
     def load(self) -> Journal:
