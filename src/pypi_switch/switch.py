@@ -9,6 +9,7 @@ undoes only the options pypi-switch set.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,67 +232,76 @@ def _new_file_mode(url: str) -> int:
 
 
 def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, mode: str) -> None:
+    before = copy.deepcopy(journal)
     now = now_iso()
-    for plan in plans:
-        record = journal.record(plan.state.real)
-        if record is None:
-            backup_sha = store.save_backup(plan.state.data) if plan.state.data is not None else None
-            record = FileRecord(
-                target=plan.target.name,
-                path=str(plan.spec.path),
-                real=str(plan.state.real),
-                existed=plan.state.data is not None,
-                mode=plan.state.mode,
-                uid=plan.state.uid,
-                gid=plan.state.gid,
-                original_sha256=backup_sha,
-                created_dirs=[str(d) for d in plan.new_dirs],
-            )
-            journal.files.append(record)
-        record.pending = Written(sha256(plan.after), plan.changes)
-    journal.pending = {"mirror": url, "mode": mode, "since": now}
-    store.save(journal)  # the intent is on disk before the first file changes
-
     done: list[_Plan] = []
     try:
+        for plan in plans:
+            record = journal.record(plan.state.real)
+            if record is None:
+                data = plan.state.data
+                record = FileRecord(
+                    target=plan.target.name,
+                    path=str(plan.spec.path),
+                    real=str(plan.state.real),
+                    existed=data is not None,
+                    mode=plan.state.mode,
+                    uid=plan.state.uid,
+                    gid=plan.state.gid,
+                    original_sha256=store.save_backup(data) if data is not None else None,
+                    created_dirs=[str(d) for d in plan.new_dirs],
+                )
+                journal.files.append(record)
+            record.pending = Written(sha256(plan.after), plan.changes)
+        journal.pending = {"mirror": url, "mode": mode, "since": now}
+        store.save(journal)  # the intent is on disk before the first file changes
+
         for plan in plans:
             state = plan.state
             file_mode = state.mode if state.mode is not None else _new_file_mode(url)
             atomic_write(state.real, plan.after, mode=file_mode, uid=state.uid, gid=state.gid)
             done.append(plan)
+
+        for record in journal.files:
+            if record.pending is not None:
+                record.written, record.pending = record.pending, None
+        if not same_index(journal.mirror, url) or journal.since is None:
+            journal.since = now
+        journal.mirror, journal.mode, journal.pending = url, mode, None
+        store.save(journal)
     except BaseException as exc:
-        _rollback(store, journal, done)
-        if isinstance(exc, SwitchError):
-            raise SwitchError(f"{exc.message}; nothing was changed") from None
-        if isinstance(exc, OSError):
-            raise SwitchError(f"cannot write: {exc}; nothing was changed") from None
-        raise
-
-    for record in journal.files:
-        if record.pending is not None:
-            record.written, record.pending = record.pending, None
-    if not same_index(journal.mirror, url) or journal.since is None:
-        journal.since = now
-    journal.mirror, journal.mode, journal.pending = url, mode, None
-    store.save(journal)
+        clean = _rollback(store, before, done)
+        if not isinstance(exc, Exception):
+            raise  # Ctrl-C: rolled back, now let it through
+        detail = exc.message if isinstance(exc, SwitchError) else f"cannot write: {exc}"
+        outcome = (
+            "nothing was changed"
+            if clean
+            else "some files could not be put back: run `pypi-switch restore`"
+        )
+        raise SwitchError(f"{detail}; {outcome}") from None
 
 
-def _rollback(store: StateStore, journal: Journal, done: list[_Plan]) -> None:
+def _rollback(store: StateStore, before: Journal, done: list[_Plan]) -> bool:
+    """Put back the files this run wrote and the journal it found; True if all went well."""
+    clean = True
     for plan in reversed(done):
         state = plan.state
-        if state.data is None:
-            remove_file(state.real)
-            _remove_dirs(plan.new_dirs)
-        else:
-            atomic_write(
-                state.real, state.data, mode=state.mode or 0o644, uid=state.uid, gid=state.gid
-            )
-    for record in journal.files:
-        record.pending = None
-    journal.files = [r for r in journal.files if r.written is not None]
-    journal.pending = None
-    store.save(journal)
-    store.drop_unused_backups(journal)
+        try:
+            if state.data is None:
+                remove_file(state.real)
+                _remove_dirs(plan.new_dirs)
+            else:
+                mode = state.mode if state.mode is not None else 0o644
+                atomic_write(state.real, state.data, mode=mode, uid=state.uid, gid=state.gid)
+        except (OSError, SwitchError):
+            clean = False
+    try:
+        store.save(before)
+        store.drop_unused_backups(before)
+    except (OSError, SwitchError):
+        pass  # the journal on disk still says what is pending: the next run settles it
+    return clean
 
 
 def _remove_dirs(dirs: Sequence[Path | str]) -> None:
