@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from pypi_switch.edit import atomic_write, sha256
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Change
@@ -165,6 +163,8 @@ class StateStore:
         if key in _HELD:  # this process holds it already (an auto tick calling restore)
             yield
             return
+        from filelock import FileLock, Timeout  # costs 30 ms: only runs that write need it
+
         self.ensure()
         lock = FileLock(self.dir / "lock", timeout=timeout, mode=0o600, preserve_lock_file=True)
         try:
