@@ -1,0 +1,502 @@
+"""Probing real local mirrors and hostile servers: every rejection has its reason, and the
+whole probe ends inside its deadline whatever the servers do."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from pypi_switch.config import MirrorEntry
+from pypi_switch.probe import ProbeReport, probe_mirrors, upstream_health
+from pypi_switch.rank import rank
+from tests.conftest import CANARY
+from tests.support import hostile
+from tests.support.hostile import BlackHole, Server
+from tests.support.pypiserver import PypiServer, free_port
+from tests.support.sandbox import Sandbox
+from tests.support.wheels import sha256_of
+
+DEADLINE = 2.0
+# A correctness bound, not a performance figure: the probe must not run past its
+# deadline by more than scheduling noise.
+BOUND = DEADLINE + 1.5
+
+WHEEL = "canary_pkg-1.1-py3-none-any.whl"
+FAKE_SHA = "0" * 64
+
+
+@pytest.fixture(autouse=True)
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe honours proxy variables (users need that); loopback tests must not."""
+    for key in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(key, raising=False)
+        monkeypatch.delenv(key.upper(), raising=False)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def trust_ca(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make requests trust the test CA, as a user's REQUESTS_CA_BUNDLE would."""
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pem))
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    return pem
+
+
+def files_of(wheelhouse: Path) -> dict[str, str]:
+    return {p.name: sha256_of(p) for p in sorted(wheelhouse.glob("*.whl"))}
+
+
+def closed_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/simple/"
+
+
+def run_probe(*urls: str, upstream: str | None = None, timeout: float = DEADLINE) -> ProbeReport:
+    mirrors = [MirrorEntry(name=f"m{i}", url=u) for i, u in enumerate(urls)]
+    return probe_mirrors(mirrors, canary=CANARY, upstream=upstream or closed_url(), timeout=timeout)
+
+
+# -- good mirrors -----------------------------------------------------------------------
+
+
+def test_real_mirrors_are_valid(mirror: PypiServer, mirror2: PypiServer, wheelhouse: Path) -> None:
+    report = run_probe(mirror.index_url, mirror2.index_url)
+    for r in report.results:
+        assert r.valid, r.error
+        assert r.reachable and not r.timed_out
+        assert r.page_format == "html"
+        assert r.digests == files_of(wheelhouse)
+        assert r.newest_version == "1.1"
+        assert r.latency_ms is not None and r.ttfb_ms is not None
+        assert r.ttfb_ms <= r.latency_ms
+    assert report.upstream is not None and not report.upstream.reachable
+    assert "connection refused" in (report.upstream.error or "")
+    ranked = rank(report, max_lag=10)
+    assert [x.ok for x in ranked] == [True, True]
+    assert ranked[0].reason.startswith("fastest valid mirror")
+
+
+@pytest.mark.parametrize(
+    ("page", "content_type", "headers"),
+    [
+        (
+            hostile.simple_json({WHEEL: FAKE_SHA}, serial=4321),
+            "application/vnd.pypi.simple.v1+json",
+            {},
+        ),
+        (
+            hostile.simple_json({WHEEL: FAKE_SHA}),
+            "application/vnd.pypi.simple.v1+json",
+            {"X-PyPI-Last-Serial": "4321"},
+        ),
+        (hostile.simple_html({WHEEL: FAKE_SHA}, serial=4321), "text/html; charset=utf-8", {}),
+        (
+            hostile.simple_html({WHEEL: FAKE_SHA}),
+            "application/vnd.pypi.simple.v1+html",
+            {"X-PyPI-Last-Serial": "4321"},
+        ),
+    ],
+    ids=["json-meta", "json-header", "html-comment", "html-header"],
+)
+def test_serial_is_read_from_json_html_or_header(
+    page: bytes, content_type: str, headers: dict[str, str]
+) -> None:
+    seen: list[str] = []
+
+    def answer(h: Any, server: Server) -> None:
+        seen.append(h.headers.get("Accept", ""))
+        hostile.static(200, page, content_type=content_type, headers=headers)(h, server)
+
+    with Server(answer) as srv:
+        (r,) = run_probe(srv.index_url).results
+    assert r.valid, r.error
+    assert r.serial == 4321
+    assert r.digests == {WHEEL: FAKE_SHA}
+    assert r.page_format == ("json" if "json" in content_type else "html")
+    assert seen and seen[0].startswith("application/vnd.pypi.simple.v1+json")
+
+
+def test_last_modified_is_read_next_to_simple() -> None:
+    stamp = time.strftime("%Y%m%dT%H:%M:%S", time.gmtime(time.time() - 3600))
+    reply = hostile.static(
+        200,
+        hostile.simple_html({WHEEL: FAKE_SHA}),
+        paths={"/pypi/web/last-modified": (200, stamp.encode() + b"\n")},
+    )
+    with Server(reply) as srv:
+        (r,) = run_probe(f"{srv.root_url}/pypi/web/simple").results
+    assert r.valid, r.error
+    assert r.last_modified_age_s is not None
+    assert 3500 < r.last_modified_age_s < 3700
+
+
+def test_trusted_https_mirror_is_valid(server_ssl: ssl.SSLContext, trust_ca: Path) -> None:
+    page = hostile.simple_json({WHEEL: FAKE_SHA}, serial=7)
+    reply = hostile.static(200, page, content_type="application/vnd.pypi.simple.v1+json")
+    with Server(reply, ssl_context=server_ssl) as srv:
+        (r,) = run_probe(srv.index_url).results
+    assert r.valid, r.error
+    assert r.serial == 7
+
+
+# -- hostile servers, one at a time -------------------------------------------------------
+
+
+def _https_to_http(stack: ExitStack, ssl_ctx: ssl.SSLContext) -> str:
+    plain = stack.enter_context(Server(hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}))))
+    target = plain.root_url
+    srv = stack.enter_context(
+        Server(hostile.redirect(lambda s, path: f"{target}{path}"), ssl_context=ssl_ctx)
+    )
+    return srv.index_url
+
+
+HOSTILES: dict[str, tuple[Callable[[ExitStack, ssl.SSLContext], str], str]] = {
+    "black-hole": (
+        lambda st, _: st.enter_context(BlackHole()).index_url,
+        f"timed out after {DEADLINE:.1f} s",
+    ),
+    "slow-drip": (
+        lambda st, _: st.enter_context(Server(hostile.drip(interval=0.2))).index_url,
+        f"timed out after {DEADLINE:.1f} s",
+    ),
+    "refused": (lambda st, _: closed_url(), "connection refused by 127.0.0.1"),
+    "404": (
+        lambda st, _: st.enter_context(Server(hostile.static(404, b"nope"))).index_url,
+        f"404 for /simple/{CANARY}/",
+    ),
+    "500": (
+        lambda st, _: st.enter_context(Server(hostile.static(500, b"oops"))).index_url,
+        f"500 for /simple/{CANARY}/",
+    ),
+    "html-not-simple": (
+        lambda st, _: (
+            st.enter_context(
+                Server(
+                    hostile.static(200, b"<html><body><a href='/'>home</a> welcome</body></html>")
+                )
+            ).index_url
+        ),
+        f"not a simple page: no file of {CANARY} with a sha256 digest",
+    ),
+    "html-no-links": (
+        lambda st, _: (
+            st.enter_context(
+                Server(hostile.static(200, b"<html><body>Under maintenance</body></html>"))
+            ).index_url
+        ),
+        "not a simple page",
+    ),
+    "json-wrong-schema": (
+        lambda st, _: (
+            st.enter_context(
+                Server(
+                    hostile.static(
+                        200,
+                        json.dumps({"projects": [], "meta": {"api-version": "1.0"}}).encode(),
+                        content_type="application/vnd.pypi.simple.v1+json",
+                    )
+                )
+            ).index_url
+        ),
+        "the JSON page does not follow PEP 691",
+    ),
+    "json-other-project": (
+        lambda st, _: (
+            st.enter_context(
+                Server(
+                    hostile.static(
+                        200,
+                        hostile.simple_json({WHEEL: FAKE_SHA}, name="other"),
+                        content_type="application/vnd.pypi.simple.v1+json",
+                    )
+                )
+            ).index_url
+        ),
+        "the JSON page is for 'other'",
+    ),
+    "redirect-loop": (
+        lambda st, _: (
+            st.enter_context(
+                Server(hostile.redirect(lambda s, path: f"{s.root_url}{path}"))
+            ).index_url
+        ),
+        "more than 3 redirects",
+    ),
+    "https-to-http": (_https_to_http, "redirected from https to plain http"),
+    "huge-undeclared": (
+        lambda st, _: st.enter_context(Server(hostile.huge(64 << 20, declare=False))).index_url,
+        "response larger than 10 MiB",
+    ),
+    "huge-declared": (
+        lambda st, _: st.enter_context(Server(hostile.huge(64 << 20, declare=True))).index_url,
+        "response larger than 10 MiB (64 MiB)",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILES))
+def test_hostile_server_is_rejected_in_time(
+    kind: str, server_ssl: ssl.SSLContext, trust_ca: Path
+) -> None:
+    make, reason = HOSTILES[kind]
+    with ExitStack() as stack:
+        url = make(stack, server_ssl)
+        start = time.monotonic()
+        report = run_probe(url)
+        elapsed = time.monotonic() - start
+    (r,) = report.results
+    assert not r.valid
+    assert reason in (r.error or ""), r.error
+    assert elapsed < BOUND
+    (ranked,) = rank(report, max_lag=10)
+    assert not ranked.ok and reason in ranked.reason
+
+
+def test_black_hole_is_unreachable_but_drip_reached() -> None:
+    with BlackHole() as hole, Server(hostile.drip(interval=0.2)) as dripper:
+        start = time.monotonic()
+        report = run_probe(hole.index_url, dripper.index_url, timeout=1.0)
+        assert time.monotonic() - start < 1.0 + 1.5
+    black, drip = report.results
+    assert black.timed_out and not black.reachable
+    assert drip.timed_out and drip.reachable
+
+
+def test_untrusted_certificate_is_rejected(server_ssl: ssl.SSLContext) -> None:
+    page = hostile.simple_html({WHEEL: FAKE_SHA})
+    with Server(hostile.static(200, page), ssl_context=server_ssl) as srv:
+        (r,) = run_probe(srv.index_url).results
+    assert not r.valid and not r.reachable
+    assert "TLS certificate of 127.0.0.1 not trusted" in (r.error or ""), r.error
+
+
+def test_dns_that_never_answers_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hang.invalid":
+            release.wait(30)  # bounded; released at the end of the test
+            raise socket.gaierror(socket.EAI_NONAME, "released")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        start = time.monotonic()
+        (r,) = run_probe("http://hang.invalid/simple/", timeout=1.0).results
+        assert time.monotonic() - start < 1.0 + 1.5
+    finally:
+        release.set()
+    assert r.timed_out and not r.reachable
+    assert r.error == "timed out after 1.0 s"
+
+
+def test_process_exit_does_not_wait_for_hung_probes(sandbox: Sandbox) -> None:
+    script = textwrap.dedent(
+        """
+        import socket, time
+        from pypi_switch.config import MirrorEntry
+        from pypi_switch.probe import probe_mirrors
+
+        def hanging(*args, **kwargs):
+            time.sleep(120)  # a resolver that never answers
+            raise socket.gaierror("unreachable")
+
+        socket.getaddrinfo = hanging
+        report = probe_mirrors(
+            [MirrorEntry("m", "http://hang.invalid/simple/")],
+            canary="canary-pkg", upstream="http://hang.invalid/up/", timeout=1.0,
+        )
+        print(report.results[0].error)
+        """
+    )
+    start = time.monotonic()
+    out = sandbox.command([sys.executable, "-c", script], timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "timed out after 1.0 s"
+    assert time.monotonic() - start < 15
+
+
+# -- freshness and integrity across mirrors ------------------------------------------------
+
+
+def test_stale_serial_is_rejected() -> None:
+    fresh = hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=5000))
+    stale = hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=3760))
+    with Server(fresh) as a, Server(stale) as b:
+        report = run_probe(a.index_url, b.index_url)
+    ranked = {x.result.name: x for x in rank(report, max_lag=1000)}
+    assert ranked["m0"].ok and ranked["m0"].lag == 0
+    assert not ranked["m1"].ok
+    assert ranked["m1"].reason == "stale: 1 240 serials behind (limit 1 000)"
+    assert ranked["m1"].lag == 1240
+
+
+def test_lag_is_measured_against_upstream_when_it_answers() -> None:
+    page = hostile.simple_json({WHEEL: FAKE_SHA}, serial=9000)
+    up = hostile.static(200, page, content_type="application/vnd.pypi.simple.v1+json")
+    mine = hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=8990))
+    with Server(up) as upstream, Server(mine) as m:
+        report = run_probe(m.index_url, upstream=upstream.index_url)
+    assert report.upstream is not None and report.upstream.serial == 9000
+    (ranked,) = rank(report, max_lag=100)
+    assert ranked.ok and ranked.lag == 10
+    assert "10 serials behind" in ranked.reason
+
+
+def test_disagreeing_sha256_is_unsafe(
+    mirror: PypiServer, mirror2: PypiServer, wheelhouse: Path
+) -> None:
+    files = files_of(wheelhouse)
+    evil_files = {**files, WHEEL: FAKE_SHA}
+    with Server(hostile.static(200, hostile.simple_html(evil_files))) as evil:
+        report = run_probe(evil.index_url, mirror.index_url, mirror2.index_url)
+        with_upstream = run_probe(evil.index_url, upstream=mirror.index_url)
+    ranked = {x.result.name: x for x in rank(report, max_lag=10)}
+    assert not ranked["m0"].ok
+    assert ranked["m0"].reason == f"unsafe: sha256 of {WHEEL} differs from 2 other mirrors"
+    assert ranked["m1"].ok and ranked["m2"].ok
+    (alone,) = rank(with_upstream, max_lag=10)
+    assert not alone.ok
+    assert alone.reason == f"unsafe: sha256 of {WHEEL} differs from upstream"
+
+
+# -- everything at once, through the command line ------------------------------------------
+
+
+def test_probe_command_under_fire(
+    sandbox: Sandbox,
+    mirror: PypiServer,
+    mirror2: PypiServer,
+    server_ssl: ssl.SSLContext,
+    ca: trustme.CA,
+) -> None:
+    pem = sandbox.root / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    with ExitStack() as stack:
+        urls = [make(stack, server_ssl) for make, _ in HOSTILES.values()]
+        # Signed by a CA nobody trusts, while the test CA is trusted for the others.
+        untrusted = stack.enter_context(
+            Server(hostile.static(200, b"<a>x</a>"), ssl_context=_other_ca_context())
+        )
+        urls += [untrusted.index_url, mirror.index_url, mirror2.index_url]
+        args = ["probe", "--json", "--canary", CANARY, "--timeout", str(DEADLINE)]
+        args += ["--upstream", closed_url()]
+        for u in urls:
+            args += ["--mirror", u]
+        start = time.monotonic()
+        out = sandbox.run(*args, env={"REQUESTS_CA_BUNDLE": str(pem)})
+        elapsed = time.monotonic() - start
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert len(rows) == len(urls)
+    assert [r["ok"] for r in rows] == [True, True] + [False] * (len(urls) - 2)
+    assert {rows[0]["url"], rows[1]["url"]} == {mirror.index_url, mirror2.index_url}
+    by_url = {r["url"]: r for r in rows}
+    for url, (_, reason) in zip(urls, HOSTILES.values(), strict=False):
+        assert reason in by_url[url]["reason"], (url, by_url[url])
+    assert "not trusted" in by_url[untrusted.index_url]["reason"]
+    for row in rows:
+        assert {"name", "url", "ok", "reason", "latency_ms", "serial", "lag"} <= set(row)
+    # One deadline for the whole run, interpreter start-up included.
+    assert elapsed < BOUND + 2.0
+
+
+def _other_ca_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+def test_probe_command_exits_1_when_nothing_can_be_chosen(sandbox: Sandbox) -> None:
+    with Server(hostile.static(404, b"")) as a, Server(hostile.static(404, b"")) as b:
+        out = sandbox.run(
+            "probe",
+            "--canary",
+            CANARY,
+            "--timeout",
+            "2",
+            "--upstream",
+            closed_url(),
+            "--mirror",
+            a.index_url,
+            "--mirror",
+            b.index_url,
+        )
+    assert out.returncode == 1
+    assert out.stdout.count(f"404 for /simple/{CANARY}/") >= 2
+    assert "no mirror can be chosen" in out.stdout + out.stderr
+
+
+def test_probe_command_plain_text_and_hidden_credentials(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    secret_url = mirror.index_url.replace("http://", "http://bob:s3cret@")
+    with Server(hostile.static(500, b"")) as bad:
+        out = sandbox.run(
+            "probe",
+            "--canary",
+            CANARY,
+            "--timeout",
+            "2",
+            "--upstream",
+            closed_url(),
+            "--mirror",
+            secret_url,
+            "--mirror",
+            bad.index_url,
+        )
+    assert out.returncode == 0, out.stderr
+    assert "s3cret" not in out.stdout + out.stderr
+    assert "bob:***@" in out.stdout
+    assert f"500 for /simple/{CANARY}/" in out.stdout
+    assert "fastest valid mirror" in out.stdout
+    assert "\x1b[" not in out.stdout  # not a terminal: no escape sequences
+
+
+def test_upstream_health(mirror: PypiServer) -> None:
+    health = upstream_health(mirror.index_url, CANARY, timeout=DEADLINE)
+    assert health.ok and health.reachable, health.reason
+    with BlackHole() as hole:
+        health = upstream_health(hole.index_url, CANARY, timeout=1.0)
+    assert not health.ok and not health.reachable
+    assert health.reason == "timed out after 1.0 s"
+    assert health.elapsed_s < 1.0 + 1.5
+    with Server(hostile.static(503, b"")) as down:
+        health = upstream_health(down.index_url, CANARY, timeout=DEADLINE)
+    assert not health.ok and health.reachable
+    assert health.reason == f"503 for /simple/{CANARY}/"
+
+
+def test_upstream_health_checks_the_file_host() -> None:
+    page = hostile.simple_html({WHEEL: FAKE_SHA})
+    reply = hostile.static(200, page, paths={f"/files/{WHEEL}": (503, b"")})
+    with Server(reply) as srv:
+        health = upstream_health(srv.index_url, CANARY, timeout=DEADLINE)
+    assert not health.ok and health.reachable
+    assert health.reason == f"file host 127.0.0.1 answered 503 for {WHEEL}"
