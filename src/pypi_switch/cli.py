@@ -10,13 +10,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
 from pypi_switch import __version__
-from pypi_switch.errors import EXIT_FAILED, SwitchError
+from pypi_switch.errors import EXIT_FAILED, SwitchError, UsageError
 from pypi_switch.urls import redact_text
+
+if TYPE_CHECKING:
+    from pypi_switch.choose import Choice
+    from pypi_switch.config import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,12 +94,26 @@ TargetOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the diff; change nothing.")]
+MirrorOpt = Annotated[
+    list[str] | None,
+    typer.Option("--mirror", help="Probe this index URL instead of the catalogue; repeatable."),
+]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds for the whole probe.")]
+CanaryOpt = Annotated[
+    str | None, typer.Option("--canary", help="Project whose page is fetched everywhere.")
+]
+UpstreamOpt = Annotated[
+    str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
+]
 
 
 @app.command("use-mirror")
 @handled
 def use_mirror_cmd(
-    url: Annotated[str, typer.Argument(help="The mirror's simple index URL.")],
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The mirror's simple index URL (default: probe and pick the best)."),
+    ] = None,
     target: TargetOpt = None,
     project: Annotated[
         list[Path] | None,
@@ -107,20 +125,62 @@ def use_mirror_cmd(
         bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Switch even if the mirror fails its check.")
+        bool, typer.Option("--force", help="With URL: switch without probing the mirror first.")
     ] = False,
+    mirror: MirrorOpt = None,
+    timeout: TimeoutOpt = None,
+    canary: CanaryOpt = None,
+    upstream: UpstreamOpt = None,
 ) -> None:
-    """Point every config file at the mirror URL (only the index lines change)."""
+    """Probe the mirrors, pick the best (or check URL), and point every config file at it."""
     from pypi_switch import render, switch
 
+    if url is not None and mirror:
+        raise UsageError("give either a URL or --mirror, not both")
+    if force and url is None:
+        raise UsageError("--force needs a URL: it switches to that mirror without probing it")
     ctx = switch.build_context(project or ())
+    switch.choose_targets(ctx, target)  # a usage error is told before any probing
+    choice = None
+    if url is None or not force:
+        if url is not None:
+            url = switch.check_url(url, allow_insecure=allow_insecure)
+        url, choice = _probe_and_pick(ctx.settings, url, mirror, timeout, canary, upstream, as_json)
     result = switch.use_mirror(
         ctx, url, targets=target, dry_run=dry_run, allow_insecure=allow_insecure
     )
     if as_json:
-        render.emit_json(render.switch_json(result))
+        render.emit_json(render.use_mirror_json(result, choice))
     else:
-        render.emit(render.switch_text(result))
+        render.emit(render.use_mirror_text(result, choice))
+
+
+def _probe_and_pick(
+    settings: Settings,
+    url: str | None,
+    mirror: list[str] | None,
+    timeout: float | None,
+    canary: str | None,
+    upstream: str | None,
+    quiet: bool,
+) -> tuple[str, Choice]:
+    import contextlib
+
+    from rich.console import Console
+
+    from pypi_switch import catalogue, choose, probe_view
+
+    settings = catalogue.with_overrides(settings, timeout=timeout, canary=canary, upstream=upstream)
+    entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
+    # Progress goes to stderr: stdout carries only the result, for scripts.
+    view = probe_view.ProbeView(
+        Console(stderr=True, highlight=False),
+        entries,
+        upstream=settings.upstream,
+        timeout=settings.timeout,
+    )
+    with contextlib.nullcontext(view) if quiet else view:
+        return choose.pick(settings, entries, url=url, on_result=None if quiet else view.on_result)
 
 
 @app.command("restore")
@@ -155,6 +215,129 @@ def status_cmd(as_json: JsonOpt = False) -> None:
         render.emit_json(render.status_json(st))
     else:
         render.emit(render.status_text(st))
+
+
+# -- probing (issue 3) ----------------------------------------------------------------------
+# Modules are imported inside the commands: requests and pypi-simple are slow to import and
+# commands such as `status` must not pay for them.
+
+
+@app.command("probe")
+@handled
+def probe_cmd(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON array, best first.")
+    ] = False,
+    mirror: Annotated[
+        list[str] | None,
+        typer.Option("--mirror", help="Probe this index URL instead of the catalogue; repeatable."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds for the whole probe.")
+    ] = None,
+    canary: Annotated[
+        str | None, typer.Option("--canary", help="Project whose page is fetched everywhere.")
+    ] = None,
+    upstream: Annotated[
+        str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
+    ] = None,
+) -> None:
+    """Probe mirrors in parallel under one deadline and rank them, with reasons."""
+    import contextlib
+    import json
+
+    from rich.console import Console
+
+    from pypi_switch import catalogue, probe, probe_view, rank
+    from pypi_switch.config import load_settings
+    from pypi_switch.paths import Paths
+
+    settings = catalogue.with_overrides(
+        load_settings(Paths.from_environ().tool_config),
+        timeout=timeout,
+        canary=canary,
+        upstream=upstream,
+    )
+    mirrors = catalogue.mirrors_to_probe(settings, mirror or ())
+    console = Console(highlight=False)
+    view = probe_view.ProbeView(
+        console, mirrors, upstream=settings.upstream, timeout=settings.timeout
+    )
+    with contextlib.nullcontext(view) if as_json else view:
+        report = probe.probe_mirrors(
+            mirrors,
+            canary=settings.canary,
+            upstream=settings.upstream,
+            timeout=settings.timeout,
+            on_result=None if as_json else view.on_result,
+        )
+    ranked = rank.rank(report, max_lag=settings.max_lag)
+    if as_json:
+        typer.echo(json.dumps(probe_view.ranked_json(ranked), indent=2))
+    else:
+        probe_view.show_ranked(console, ranked, report)
+    if not any(x.ok for x in ranked):
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("mirrors")
+@handled
+def mirrors_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """List the mirror catalogue: built-in and your own entries, and which are turned off."""
+    import json
+
+    from rich.console import Console
+
+    from pypi_switch import catalogue, probe_view
+    from pypi_switch.config import load_settings
+    from pypi_switch.paths import Paths
+
+    entries = catalogue.catalogue(load_settings(Paths.from_environ().tool_config))
+    if as_json:
+        typer.echo(json.dumps(probe_view.catalogue_json(entries), indent=2))
+    else:
+        probe_view.show_catalogue(Console(highlight=False), entries)
+
+
+# -- auto and schedule (issue 4) ------------------------------------------------------------
+
+
+@app.command("auto")
+@handled
+def auto_cmd(
+    as_json: JsonOpt = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print even when nothing changed.")
+    ] = False,
+) -> None:
+    """One cron tick: switch to a mirror after an outage, back once upstream is healthy.
+
+    Silent when nothing happened; one line when something changed or failed.
+    """
+    from pypi_switch import auto, auto_view, render
+
+    result = auto.tick(auto.build_context())
+    if as_json:
+        render.emit_json(auto_view.tick_json(result))
+    else:
+        render.emit(auto_view.tick_text(result, verbose=verbose))
+    if result.error is not None:
+        raise fail(f"auto: {result.error}")
+
+
+@app.command("schedule")
+@handled
+def schedule_cmd() -> None:
+    """Print a crontab line and a systemd user timer that run `auto` every 5 minutes."""
+    from pypi_switch import auto, auto_view, render, schedule
+    from pypi_switch.paths import Paths
+
+    paths = Paths.from_environ()
+    command = schedule.find_command(sys.argv[0], sys.executable, os.environ.get("PATH"))
+    plan = schedule.schedule(command, os.environ, paths.config_home)
+    render.emit(auto_view.schedule_text(plan, log=auto.log_path(paths.state_dir)))
 
 
 def main() -> None:

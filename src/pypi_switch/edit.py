@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
+import glob
 import hashlib
 import os
 import re
@@ -30,11 +31,13 @@ __all__ = [
     "missing_dirs",
     "read_state",
     "remove_file",
+    "remove_stale_temps",
     "sha256",
     "unified_diff",
 ]
 
 BOM = b"\xef\xbb\xbf"
+TMP_SUFFIX = ".pypi-switch-tmp"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 
 
@@ -161,7 +164,7 @@ def atomic_write(
     """Replace ``real`` with ``data`` in one step; a crash leaves the old or the new file."""
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TMP_SUFFIX)
     except PermissionError:
         raise SwitchError(f"{real}: permission denied") from None
     except (FileExistsError, NotADirectoryError):
@@ -186,6 +189,15 @@ def atomic_write(
             raise SwitchError(f"{real}: cannot write: {exc.strerror or exc}") from None
         raise
     _fsync_dir(real.parent)
+
+
+def remove_stale_temps(real: Path) -> None:
+    """Delete temp files a killed run left next to ``real`` (callers hold the state lock)."""
+    try:
+        for tmp in real.parent.glob(f".{glob.escape(real.name)}.*{TMP_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
+    except OSError:
+        pass  # best effort: a leftover temp file harms nothing
 
 
 def remove_file(real: Path) -> None:

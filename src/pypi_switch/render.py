@@ -5,13 +5,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypi_switch.status import Status
 from pypi_switch.switch import RestoreResult, SwitchResult
+from pypi_switch.targets.base import Change
 from pypi_switch.urls import redact, redact_text
 
-__all__ = ["emit", "emit_json", "restore_json", "restore_text", "status_json", "status_text"]
+if TYPE_CHECKING:  # the probe stack is heavy: `status` renders without it
+    from pypi_switch.choose import Choice
+
+__all__ = [
+    "emit",
+    "emit_json",
+    "restore_json",
+    "restore_text",
+    "status_json",
+    "status_text",
+    "use_mirror_json",
+    "use_mirror_text",
+]
 
 
 def emit(text: str, *, err: bool = False) -> None:
@@ -75,11 +88,54 @@ def switch_text(result: SwitchResult) -> str:
         lines.append(f"Switched to {result.mirror}")
         width = max(len(c.action) for c in result.changed)
         for c in result.changed:
-            keys = ", ".join(f"[{x.section}] {x.key}" for x in c.changes) or "back to the original"
+            keys = ", ".join(_option(x) for x in c.changes) or "back to the original"
             lines.append(f"  {c.action:<{width}}  {_home(c.path)} ({c.target}): {keys}")
         lines.append("Undo with: pypi-switch restore")
     lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines) + "\n"
+
+
+def use_mirror_json(result: SwitchResult, choice: Choice | None) -> dict[str, Any]:
+    doc = switch_json(result)
+    if choice is None:
+        doc["choice"] = {"checked": False, "reason": "--force: switched without probing"}
+        doc["ranking"] = []
+        return doc
+    from pypi_switch.probe_view import ranked_json
+
+    best = choice.best
+    doc["choice"] = {
+        "checked": True,
+        "name": best.result.name if best else None,
+        "url": _r(best.result.url) if best else None,
+        "reason": redact_text(best.reason) if best else None,
+    }
+    doc["ranking"] = ranked_json(list(choice.ranking))
+    return doc
+
+
+def use_mirror_text(result: SwitchResult, choice: Choice | None) -> str:
+    lines: list[str] = []
+    if choice is not None and choice.best is not None:
+        best = choice.best
+        lines.append(f"Chose {best.result.name} ({best.result.url}): {best.reason}")
+        rejected = choice.rejections
+        others = [r for r in choice.ranking if r.ok and r is not best]
+        if others:
+            lines.append(f"  also usable: {', '.join(r.result.name for r in others[:6])}")
+        for r in rejected[:8]:
+            lines.append(f"  not {r.result.name}: {r.reason}")
+        if len(rejected) > 8:
+            lines.append(f"  ... and {len(rejected) - 8} more rejected (see `pypi-switch probe`)")
+    return "\n".join(lines) + ("\n" if lines else "") + switch_text(result)
+
+
+def _option(change: Change) -> str:
+    if not change.section:
+        return change.key
+    if change.section.startswith("["):
+        return f"{change.section} {change.key}"
+    return f"[{change.section}] {change.key}"
 
 
 # -- restore -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pypi_switch.edit import (
     missing_dirs,
     read_state,
     remove_file,
+    remove_stale_temps,
     sha256,
     unified_diff,
 )
@@ -32,8 +33,10 @@ from pypi_switch.journal import FileRecord, Journal, StateStore, Written, now_is
 from pypi_switch.paths import Paths
 from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Target
 from pypi_switch.targets.buildout import BUILDOUT, PROJECT, project_files
+from pypi_switch.targets.pdm import PDM
 from pypi_switch.targets.pip import PIP
 from pypi_switch.targets.pydistutils import PYDISTUTILS
+from pypi_switch.targets.uv import UV
 from pypi_switch.urls import host_of, needs_trusted_host, redact, same_index, validate_index_url
 
 __all__ = [
@@ -50,7 +53,7 @@ __all__ = [
 ]
 
 CLASSIC_TARGETS = ("pip", "pydistutils", "buildout", "project")
-TARGETS: dict[str, Target] = {t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT)}
+TARGETS: dict[str, Target] = {t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM)}
 
 LOCK_WAIT = 30.0
 
@@ -172,6 +175,16 @@ def use_mirror(
     mode: str = "manual",
     lock_timeout: float = LOCK_WAIT,
 ) -> SwitchResult:
+    url = check_url(url, allow_insecure=allow_insecure)
+    chosen = choose_targets(ctx, targets)
+    store = StateStore(ctx.paths.state_dir)
+    lock = contextlib.nullcontext() if dry_run else store.lock(timeout=lock_timeout)
+    with lock:
+        return _use_mirror_locked(ctx, url, chosen, store, dry_run=dry_run, mode=mode)
+
+
+def check_url(url: str, *, allow_insecure: bool) -> str:
+    """A well-formed index URL, refusing plain http to a remote host unless allowed."""
     url = validate_index_url(url)
     if needs_trusted_host(url) and not allow_insecure:
         raise SwitchError(
@@ -179,32 +192,31 @@ def use_mirror(
             "what you install; pass --allow-insecure to switch anyway "
             "(pip will then trust that host)"
         )
-    chosen = choose_targets(ctx, targets)
-    store = StateStore(ctx.paths.state_dir)
-    lock = contextlib.nullcontext() if dry_run else store.lock(timeout=lock_timeout)
-    with lock:
-        journal = store.load()
-        if not dry_run:
-            _settle(journal, store)
-        plans: list[_Plan] = []
-        unchanged: list[Path] = []
-        for target in chosen:
-            for spec in target.files(ctx):
-                plan, state = _plan_file(target, spec, url, journal, store)
-                if plan is not None:
-                    plans.append(plan)
-                elif state.data is not None:
-                    unchanged.append(spec.path)
-        if plans and not dry_run:
-            _commit(store, journal, plans, url, mode)
-        elif (
-            not dry_run
-            and journal.active
-            and journal.mode != mode
-            and same_index(journal.mirror, url)
-        ):
-            journal.mode = mode  # a manual choice of the same mirror takes ownership
-            store.save(journal)
+    return url
+
+
+def _use_mirror_locked(
+    ctx: Context, url: str, chosen: list[Target], store: StateStore, *, dry_run: bool, mode: str
+) -> SwitchResult:
+    journal = store.load()
+    if not dry_run:
+        _settle(journal, store)
+    plans: list[_Plan] = []
+    unchanged: list[Path] = []
+    for target in chosen:
+        for spec in target.files(ctx):
+            plan, state = _plan_file(target, spec, url, journal, store)
+            if plan is not None:
+                plans.append(plan)
+            elif state.data is not None:
+                unchanged.append(spec.path)
+    if plans and not dry_run:
+        _commit(store, journal, plans, url, mode)
+    elif (
+        not dry_run and journal.active and journal.mode != mode and same_index(journal.mirror, url)
+    ):
+        journal.mode = mode  # a manual choice of the same mirror takes ownership
+        store.save(journal)
     return SwitchResult(
         mirror=url,
         dry_run=dry_run,
@@ -270,7 +282,7 @@ def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, m
         journal.mirror, journal.mode, journal.pending = url, mode, None
         store.save(journal)
     except BaseException as exc:
-        clean = _rollback(store, before, done)
+        clean = _rollback(store, before, done, plans)
         if not isinstance(exc, Exception):
             raise  # Ctrl-C: rolled back, now let it through
         detail = exc.message if isinstance(exc, SwitchError) else f"cannot write: {exc}"
@@ -282,9 +294,12 @@ def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, m
         raise SwitchError(f"{detail}; {outcome}") from None
 
 
-def _rollback(store: StateStore, before: Journal, done: list[_Plan]) -> bool:
+def _rollback(store: StateStore, before: Journal, done: list[_Plan], plans: list[_Plan]) -> bool:
     """Put back the files this run wrote and the journal it found; True if all went well."""
     clean = True
+    for plan in plans:
+        if plan not in done:
+            _remove_dirs(plan.new_dirs)  # made for a file whose write then failed
     for plan in reversed(done):
         state = plan.state
         try:
@@ -314,6 +329,9 @@ def _remove_dirs(dirs: Sequence[Path | str]) -> None:
 
 def _settle(journal: Journal, store: StateStore) -> None:
     """Finish the books of an interrupted run (see ``journal.recover``)."""
+    for record in journal.files:
+        remove_stale_temps(Path(record.real))
+    remove_stale_temps(store.journal_path)
     if journal.pending is None and not any(r.pending for r in journal.files):
         return
     current: dict[str, str | None] = {}
@@ -322,7 +340,11 @@ def _settle(journal: Journal, store: StateStore) -> None:
             current[record.real] = read_state(Path(record.real)).sha256
         except SwitchError:
             current[record.real] = None
+    before = list(journal.files)
     recover(journal, current)
+    for record in before:
+        if record not in journal.files and not record.existed and current[record.real] is None:
+            _remove_dirs(record.created_dirs)  # made for a file the killed run never wrote
     store.save(journal)
     store.drop_unused_backups(journal)
 
@@ -401,6 +423,8 @@ def _restore_one(
         )
 
     if current == record.original_sha256:
+        if state.data is None and not dry_run:
+            _remove_dirs(record.created_dirs)  # a killed switch may have made them
         return result("unchanged", state.data)
     if state.data is None and not force:
         return result("missing", None)  # the user deleted it since: theirs to decide

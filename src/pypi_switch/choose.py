@@ -1,0 +1,89 @@
+"""Probe mirrors and pick the one to use: shared by `use-mirror` and the cron `auto` tick."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pypi_switch import catalogue, probe, rank
+from pypi_switch.config import MirrorEntry, Settings
+from pypi_switch.errors import SwitchError
+from pypi_switch.probe import ProbeReport, ProbeResult
+from pypi_switch.rank import Ranked
+from pypi_switch.urls import redact
+
+__all__ = ["Choice", "choose_mirror", "pick"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    report: ProbeReport
+    ranking: tuple[Ranked, ...]
+    best: Ranked | None  # the mirror to use, or None when none may be chosen
+    network_down: bool  # nothing answered at all: upstream (when probed) nor any mirror
+
+    @property
+    def rejections(self) -> tuple[Ranked, ...]:
+        return tuple(r for r in self.ranking if not r.ok)
+
+
+def choose_mirror(
+    settings: Settings,
+    *,
+    mirror_urls: Sequence[str] = (),
+    mirrors: Sequence[MirrorEntry] | None = None,
+    timeout: float | None = None,
+    canary: str | None = None,
+    upstream: str | None = None,
+    on_result: Callable[[ProbeResult], None] | None = None,
+) -> Choice:
+    """Probe ``mirrors`` (else ``mirror_urls``, else the catalogue) and rank them."""
+    settings = catalogue.with_overrides(settings, timeout=timeout, canary=canary, upstream=upstream)
+    entries = (
+        tuple(mirrors) if mirrors is not None else catalogue.mirrors_to_probe(settings, mirror_urls)
+    )
+    report = probe.probe_mirrors(
+        entries,
+        canary=settings.canary,
+        upstream=settings.upstream,
+        timeout=settings.timeout,
+        on_result=on_result,
+    )
+    ranking = tuple(rank.rank(report, max_lag=settings.max_lag))
+    best = ranking[0] if ranking and ranking[0].ok else None
+    answered = [r.reachable for r in report.results]
+    if report.upstream is not None:
+        answered.append(report.upstream.reachable)
+    return Choice(report=report, ranking=ranking, best=best, network_down=not any(answered))
+
+
+def pick(
+    settings: Settings,
+    entries: Sequence[MirrorEntry],
+    *,
+    url: str | None,
+    on_result: Callable[[ProbeResult], None] | None = None,
+) -> tuple[str, Choice]:
+    """The URL `use-mirror` should switch to, and the probe that chose it.
+
+    With ``url`` (``entries`` is then that one mirror), it must pass the probe; without,
+    the best of ``entries`` wins. Raises ``SwitchError`` with the reasons when nothing
+    may be chosen.
+    """
+    choice = choose_mirror(settings, mirrors=entries, on_result=on_result)
+    if choice.best is not None:
+        return choice.best.result.url, choice
+    if url is not None:
+        reason = choice.ranking[0].reason if choice.ranking else "no answer"
+        raise SwitchError(
+            f"{redact(url)} may not be used: {reason}; nothing changed "
+            "(--force switches without this check)"
+        )
+    if choice.network_down:
+        raise SwitchError(
+            "nothing answered, neither upstream nor any mirror: the local network looks down; "
+            "nothing changed"
+        )
+    reasons = "; ".join(f"{r.result.name}: {r.reason}" for r in choice.ranking[:5])
+    more = f" (and {len(choice.ranking) - 5} more)" if len(choice.ranking) > 5 else ""
+    raise SwitchError(f"no mirror may be chosen, nothing changed: {reasons}{more}")

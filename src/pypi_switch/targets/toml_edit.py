@@ -1,0 +1,418 @@
+"""Format-keeping edits of small TOML files (uv.toml, pdm's config.toml).
+
+tomlkit keeps comments, order and spacing, but only for documents it can render back
+unchanged: it reorders an array of tables whose entries are split by other tables, even
+without an edit. So every edit here is checked twice: tomlkit is used only when it
+round-trips the text, otherwise a line-level splice of the one assignment does the job;
+and the new text must parse (tomllib, as strict as uv) to exactly the data expected.
+A table pypi-switch adds is appended as a text block, so that removing it gives back the
+original bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import Array, InlineTable, Item, String, StringType, Table
+from tomlkit.toml_document import TOMLDocument
+
+from pypi_switch.targets.base import ParseError
+
+__all__ = [
+    "Scalar",
+    "TomlText",
+    "is_explicit_table",
+    "is_inline_array",
+    "on_path",
+    "read_data",
+    "render",
+    "shown",
+]
+
+Scalar = str | bool
+KeyPath = tuple[str | int, ...]
+
+
+def render(value: Scalar) -> str:
+    """``value`` as TOML source: a basic string, or ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return tomlkit.string(value).as_string()
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParseError(f"invalid TOML: {str(exc).splitlines()[0]}") from None
+
+
+class TomlText:
+    """A TOML text and its data; every edit keeps the text's layout or raises ParseError."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = _load(text)
+
+    def get(self, path: KeyPath) -> Any:
+        node: Any = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+    # -- edits -------------------------------------------------------------------------
+    def set(self, path: KeyPath, value: Scalar) -> None:
+        """Set an existing key, or add one to an existing table, in place."""
+
+        def expect(data: dict[str, Any]) -> None:
+            _parent(data, path)[path[-1]] = value
+
+        def with_tomlkit(doc: TOMLDocument) -> None:
+            parent = _tk_get(doc, path[:-1])
+            key = path[-1]
+            old = parent.get(key) if hasattr(parent, "get") else None
+            parent[key] = _like(value, old)
+
+        self._apply(expect, with_tomlkit, lambda: _LineDoc(self.text).set(path, value))
+
+    def delete(self, path: KeyPath) -> None:
+        """Remove a key, or one entry of an array (of tables)."""
+
+        def expect(data: dict[str, Any]) -> None:
+            del _parent(data, path)[path[-1]]
+
+        def with_tomlkit(doc: TOMLDocument) -> None:
+            del _tk_get(doc, path[:-1])[path[-1]]
+
+        self._apply(expect, with_tomlkit, lambda: _LineDoc(self.text).delete(path))
+
+    def append_inline(self, path: KeyPath, items: list[tuple[str, Scalar]]) -> None:
+        """Append an inline table to the inline array at ``path``."""
+
+        def expect(data: dict[str, Any]) -> None:
+            _parent(data, path)[path[-1]].append(dict(items))
+
+        def with_tomlkit(doc: TOMLDocument) -> None:
+            entry = tomlkit.inline_table()
+            for key, value in items:
+                entry[key] = value
+            _tk_get(doc, path).append(entry)
+
+        self._apply(expect, with_tomlkit, None)
+
+    def append_table(self, header: str, items: list[tuple[str, Scalar]]) -> None:
+        """Append ``[header]`` (or ``[[header]]``) with ``items`` at the end of the text.
+
+        A blank line separates it from what precedes; the file's trailing newlines (or
+        their absence) stay after the block, so :meth:`remove_table` can cut it out exactly.
+        """
+        m = re.search(r"\n*\Z", self.text)
+        assert m is not None
+        head, tail = self.text[: m.start()], self.text[m.start() :]
+        block = _block(header, items)
+        new = f"{head}\n\n{block}{tail}" if head else f"{block}\n"
+        name = header.strip("[]")
+
+        def expect(data: dict[str, Any]) -> None:
+            if header.startswith("[["):
+                data.setdefault(name, []).append(dict(items))
+            else:
+                data.setdefault(name, {}).update(items)
+
+        self._check(new, expect)
+
+    def remove_table(
+        self, header: str, items: list[tuple[str, Scalar]], *, whole: bool = False
+    ) -> bool:
+        """Cut out a block :meth:`append_table` wrote, if it is still there unchanged.
+
+        ``whole``: the lines the user added to that table since go with it.
+        """
+        block = _block(header, items)
+        name = header.strip("[]")
+        for start, end in reversed(list(_spans(self.text, block, whole=whole))):
+            new = self.text[:start] + self.text[end:]
+            if self._matches(new, lambda d: _drop_block(d, header, name, dict(items))):
+                self.text, self.data = new, _load(new)
+                return True
+        return False
+
+    # -- machinery ---------------------------------------------------------------------
+    def _apply(
+        self,
+        expect: Callable[[dict[str, Any]], None],
+        with_tomlkit: Callable[[TOMLDocument], None],
+        by_lines: Callable[[], str] | None,
+    ) -> None:
+        doc = _tk_parse(self.text)
+        if doc.as_string() == self.text:
+            with_tomlkit(doc)
+            if by_lines is None or self._matches(doc.as_string(), expect):
+                self._check(doc.as_string(), expect)
+                return
+        if by_lines is None:
+            raise ParseError("tomlkit cannot edit this file without reformatting it")
+        self._check(by_lines(), expect)
+
+    def _check(self, new: str, expect: Callable[[dict[str, Any]], None]) -> None:
+        if not self._matches(new, expect):
+            raise ParseError("could not edit this file without changing other settings")
+        self.text, self.data = new, _load(new)
+
+    def _matches(self, new: str, expect: Callable[[dict[str, Any]], None]) -> bool:
+        wanted = copy.deepcopy(self.data)
+        expect(wanted)
+        try:
+            return tomllib.loads(new) == wanted
+        except tomllib.TOMLDecodeError:
+            return False
+
+
+def _tk_parse(text: str) -> TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise ParseError(f"tomlkit cannot read this file: {str(exc).splitlines()[0]}") from None
+
+
+def _block(header: str, items: list[tuple[str, Scalar]]) -> str:
+    return "\n".join([header, *(f"{key} = {render(value)}" for key, value in items)])
+
+
+def _spans(text: str, block: str, *, whole: bool) -> Iterator[tuple[int, int]]:
+    """Where ``block`` stands as a table of its own, and the text to cut with it.
+
+    Normally that is the blank line :meth:`TomlText.append_table` put before it; at the
+    very start of the text (the file was empty) or right after the user's own line, the
+    newline that ends it instead.
+    """
+    for m in re.finditer(re.escape(block), text):
+        start, end = m.start(), m.end()
+        if end < len(text) and text[end] != "\n":
+            continue
+        if whole:  # the table's further lines, up to a blank line or the next header
+            while end < len(text):
+                nxt = text.find("\n", end + 1)
+                line = text[end + 1 : nxt if nxt >= 0 else len(text)]
+                if not line.strip() or line.lstrip().startswith("["):
+                    break
+                end = nxt if nxt >= 0 else len(text)
+        if text[:start].endswith("\n\n"):
+            yield start - 2, end
+        elif start == 0 or text[:start].endswith("\n"):
+            yield start, min(end + 1, len(text))
+
+
+def _drop_block(data: dict[str, Any], header: str, name: str, entry: dict[str, Any]) -> None:
+    """What removing the table holding ``entry`` does to the data."""
+    if header.startswith("[["):
+        entries = data.get(name, [])
+        ours = [i for i, e in enumerate(entries) if entry.items() <= e.items()]
+        if ours:
+            del entries[ours[-1]]
+        if not entries:
+            data.pop(name, None)
+    else:
+        table = data.get(name, {})
+        for key in entry:
+            table.pop(key, None)
+        if not table:
+            data.pop(name, None)
+
+
+def _parent(data: Any, path: KeyPath) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
+
+
+def _tk_get(doc: TOMLDocument, path: KeyPath) -> Any:
+    node: Any = doc
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _like(value: Scalar, old: Item | None) -> Any:
+    """A new string quoted like the one it replaces: literal, multi-line or basic."""
+    if not isinstance(value, str) or not isinstance(old, String):
+        return value
+    literal = old.type in (StringType.SLL, StringType.MLL) and _literal_ok(value)
+    multiline = old.type in (StringType.MLB, StringType.MLL) and "\n" not in value
+    return tomlkit.string(value, literal=literal, multiline=multiline)
+
+
+def _literal_ok(value: str) -> bool:
+    return "'" not in value and not any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+# -- line-level fallback ---------------------------------------------------------------
+_HEADER = re.compile(r"^[ \t]*(?P<open>\[\[?)(?P<name>[^\[\]]+)\]\]?[ \t]*(#.*)?$")
+_ASSIGN = re.compile(
+    r"^(?P<lead>[ \t]*(?P<key>[A-Za-z0-9_-]+|\"[^\"\\]*\"|'[^']*')[ \t]*=[ \t]*)"
+    r"(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|true|false)(?P<tail>[ \t]*(#.*)?)$"
+)
+
+
+@dataclass(frozen=True)
+class _Line:
+    table: KeyPath  # e.g. ("pip",) or ("index", 2); () for the root table
+    key: str | None  # a simple ``key = string|bool`` assignment on this line, else None
+    value: str = ""  # the value as written
+
+
+def _name_parts(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip().strip("\"'") for p in raw.split("."))
+
+
+class _LineDoc:
+    """Just enough TOML structure to splice one single-line assignment.
+
+    Lines inside multi-line strings and arrays are opaque; anything unusual makes the
+    caller's data check fail, which turns into a ParseError rather than a wrong edit.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines(keepends=True)
+        self.info = list(self._scan())
+
+    def _scan(self) -> Iterator[_Line]:
+        table: KeyPath = ()
+        counts: dict[tuple[str, ...], int] = {}
+        opaque_until: str | None = None
+        depth = 0
+        for raw in self.lines:
+            line = raw.rstrip("\n")
+            if opaque_until is not None or depth:
+                if opaque_until is not None and line.count(opaque_until) % 2:
+                    opaque_until = None
+                elif opaque_until is None:
+                    depth = max(0, depth + _bracket_delta(line))
+                yield _Line(table, None)
+                continue
+            header = _HEADER.match(line)
+            if header:
+                name = _name_parts(header.group("name"))
+                if header.group("open") == "[[":
+                    counts[name] = counts.get(name, -1) + 1
+                    table = (*name, counts[name])
+                else:
+                    table = name
+                yield _Line(table, None)
+                continue
+            assign = _ASSIGN.match(line)
+            if assign:
+                yield _Line(table, assign.group("key").strip("\"'"), assign.group("value"))
+                continue
+            for quote in ('"""', "'''"):
+                if line.count(quote) % 2:
+                    opaque_until = quote
+            if opaque_until is None:
+                depth = max(0, _bracket_delta(line))
+            yield _Line(table, None)
+
+    def _find(self, path: KeyPath) -> int | None:
+        table, key = path[:-1], path[-1]
+        found = [i for i, ln in enumerate(self.info) if ln.table == table and ln.key == key]
+        return found[-1] if found else None
+
+    def set(self, path: KeyPath, value: Scalar) -> str:
+        at = self._find(path)
+        if at is not None:
+            m = _ASSIGN.match(self.lines[at].rstrip("\n"))
+            assert m is not None
+            literal = m.group("value").startswith("'")
+            new = _like(value, tomlkit.string("", literal=literal))
+            text = new.as_string() if isinstance(new, Item) else render(new)
+            ending = "\n" if self.lines[at].endswith("\n") else ""
+            self.lines[at] = f"{m.group('lead')}{text}{m.group('tail')}{ending}"
+            return "".join(self.lines)
+        table = path[:-1]
+        rows = [i for i, ln in enumerate(self.info) if ln.table == table and ln.key]
+        heads = [i for i, ln in enumerate(self.info) if ln.table == table and ln.key is None]
+        if not rows and not heads:
+            raise ParseError("could not find where to add the setting")
+        at = (rows or heads)[-1]
+        if not self.lines[at].endswith("\n"):
+            self.lines[at] += "\n"
+        self.lines.insert(at + 1, f"{path[-1]} = {render(value)}\n")
+        return "".join(self.lines)
+
+    def delete(self, path: KeyPath) -> str:
+        at = self._find(path)
+        if at is None:
+            raise ParseError("could not find the setting to remove")
+        del self.lines[at]
+        return "".join(self.lines)
+
+
+def _bracket_delta(line: str) -> int:
+    depth = 0
+    quote: str | None = None
+    for ch in line:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return depth
+
+
+def is_inline_array(text: str, key: str) -> bool:
+    """Whether top-level ``key`` is written as ``key = [...]`` rather than ``[[key]]`` tables."""
+    return isinstance(_tk_parse(text).get(key), Array)
+
+
+def is_explicit_table(text: str, key: str) -> bool:
+    """Whether top-level ``key`` is a table the text defines (header, dotted keys or inline),
+    rather than absent or only implied by sub-tables such as ``[pypi.extra]``."""
+    item = _tk_parse(text).get(key)
+    if isinstance(item, InlineTable):
+        return True
+    if isinstance(item, Table):
+        return not item.is_super_table()
+    if item is None:
+        return False
+    # out-of-order tables come back as a proxy: look at the text itself
+    pattern = rf"^[ \t]*(\[[ \t]*{re.escape(key)}[ \t]*\]|{re.escape(key)}[ \t]*[.=])"
+    return re.search(pattern, text, re.M) is not None
+
+
+# -- what the uv and pdm targets share outside the edits ---------------------------------
+def read_data(path: Path) -> dict[str, Any] | None:
+    """The data of a TOML file that another tool reads (for warnings); None if unusable."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
+        return None
+
+
+def shown(path: Path, home: Path) -> str:
+    """``path`` as the user would type it: ``~/.config/uv/uv.toml``."""
+    try:
+        return f"~/{path.relative_to(home)}"
+    except ValueError:
+        return str(path)
+
+
+def on_path(program: str, environ: dict[str, str]) -> bool:
+    return shutil.which(program, path=environ.get("PATH", os.defpath)) is not None

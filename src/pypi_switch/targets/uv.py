@@ -1,0 +1,228 @@
+"""uv's user ``uv.toml``: the default index (``[[index]]`` with ``default = true``).
+
+Which setting wins, by experiment with uv 0.13 (``uv pip compile`` against local servers):
+the first ``[[index]]`` with ``default = true`` beats a top-level ``index-url``, and
+``[pip] index-url`` beats the top-level one for ``uv pip`` commands only. So a switch
+updates every one of them that exists, and appends a default ``[[index]]`` entry only when
+neither a default entry nor a top-level ``index-url`` is there. uv does not require the
+entry to have a ``name``; ``default-index`` is not a key uv accepts in a file (CLI/env only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
+from pypi_switch.targets.toml_edit import (
+    TomlText,
+    is_inline_array,
+    on_path,
+    read_data,
+    shown,
+)
+from pypi_switch.urls import is_pypi, redact
+
+__all__ = ["UV", "UvTarget"]
+
+ENTRY = "[[index]]"  # Change.section of the default [[index]] entry
+ROOT = ""  # Change.section of a top-level key
+
+# Environment variables that replace or precede the user file, and what they do to it.
+_ENV = (
+    ("UV_DEFAULT_INDEX", "uv uses it instead of the default index in {file}"),
+    ("UV_INDEX_URL", "uv uses it instead of the default index in {file}"),
+    ("UV_INDEX", "uv queries those indexes before the default index in {file}"),
+    ("UV_EXTRA_INDEX_URL", "uv queries those indexes before the default index in {file}"),
+    ("UV_CONFIG_FILE", "uv reads that file instead of {file}"),
+    ("UV_NO_CONFIG", "uv ignores {file}"),
+)
+
+
+def _default_entry(data: dict[str, Any]) -> int | None:
+    """The position of the ``[[index]]`` entry uv takes as default (the first one)."""
+    for i, entry in enumerate(data.get("index", [])):
+        if entry.get("default") is True:
+            return i
+    return None
+
+
+def _check(data: dict[str, Any]) -> None:
+    index = data.get("index", [])
+    if not isinstance(index, list) or not all(isinstance(e, dict) for e in index):
+        raise ParseError("'index' must be a list of tables ([[index]])")
+    if not isinstance(data.get("index-url", ""), str):
+        raise ParseError("'index-url' must be a string")
+    pip = data.get("pip", {})
+    if not isinstance(pip, dict):
+        raise ParseError("'pip' must be a table")
+    if not isinstance(pip.get("index-url", ""), str):
+        raise ParseError("'pip.index-url' must be a string")
+
+
+def _load(text: str) -> TomlText:
+    doc = TomlText(text)
+    _check(doc.data)
+    return doc
+
+
+class UvTarget:
+    name = "uv"
+
+    def default_enabled(self, ctx: Context) -> bool:
+        return on_path("uv", ctx.environ) or ctx.paths.uv_user.exists()
+
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [FileSpec(ctx.paths.uv_user)]
+
+    def parse(self, text: str) -> None:
+        _load(text)
+
+    def current(self, spec: FileSpec, text: str) -> str | None:
+        doc = _load(text)
+        at = _default_entry(doc.data)
+        for value in (
+            doc.get(("index", at, "url")) if at is not None else None,
+            doc.get(("index-url",)),
+            doc.get(("pip", "index-url")),
+        ):
+            if isinstance(value, str):
+                return value
+        return None
+
+    def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
+        doc = _load(text)
+        changes: list[Change] = []
+        for section, path in ((ROOT, ("index-url",)), ("pip", ("pip", "index-url"))):
+            old = doc.get(path)
+            if isinstance(old, str) and old != url:
+                doc.set(path, url)
+                changes.append(Change(section, "index-url", old, url))
+        at = _default_entry(doc.data)
+        if at is not None:
+            old = doc.get(("index", at, "url"))
+            if old != url:
+                doc.set(("index", at, "url"), url)
+                changes.append(Change(ENTRY, "url", old if isinstance(old, str) else None, url))
+        elif doc.get(("index-url",)) is None:
+            entry: list[tuple[str, str | bool]] = [("url", url), ("default", True)]
+            if "index" in doc.data and is_inline_array(doc.text, "index"):
+                doc.append_inline(("index",), entry)
+            else:
+                doc.append_table(ENTRY, entry)
+            changes.append(Change(ENTRY, "url", None, url, section_added=True))
+        return Edit(doc.text if changes else text, tuple(changes))
+
+    def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
+        doc = _load(text)
+        for change in reversed(changes):
+            if change.section == ENTRY and change.section_added:
+                _remove_entry(doc, change.new)
+            elif change.section == ENTRY:
+                for i, entry in enumerate(doc.data.get("index", [])):
+                    if entry.get("default") is True:
+                        if entry.get("url") == change.new and change.old is None:
+                            doc.delete(("index", i, "url"))
+                        elif entry.get("url") == change.new and change.old is not None:
+                            doc.set(("index", i, "url"), change.old)
+                        break
+            else:
+                path = ("index-url",) if change.section == ROOT else (change.section, change.key)
+                if doc.get(path) == change.new:
+                    if change.old is None:
+                        doc.delete(path)
+                    else:
+                        doc.set(path, change.old)
+        return doc.text
+
+    def warnings(self, ctx: Context) -> list[str]:
+        user = ctx.paths.uv_user
+        file = shown(user, ctx.paths.home)
+        found = []
+        for var, effect in _ENV:
+            value = ctx.environ.get(var)
+            if value:
+                what = "" if var == "UV_NO_CONFIG" else f" ({redact(value)})"
+                found.append(f"{var} is set{what}: {effect.format(file=file)}")
+        project = _project_config(ctx.paths.cwd, user)
+        if project is not None:
+            path, settings = project
+            where = shown(path, ctx.paths.home)
+            if _sets_default(settings):
+                found.append(f"{where} sets uv's default index: it wins over {file} there")
+            elif _extra_urls(settings):
+                found.append(
+                    f"{where} adds indexes that uv queries before the default index in {file}"
+                )
+        data = read_data(user)
+        if data is not None:
+            for extra in _extra_urls(data):
+                if is_pypi(extra):
+                    found.append(
+                        f"{file} still lists {redact(extra)} as an extra index: "
+                        "uv queries it before the default index"
+                    )
+        return found
+
+
+def _project_config(cwd: Path, user: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The project settings uv would merge over the user file (nearest directory first)."""
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / "uv.toml"
+        if candidate.is_file() and candidate.resolve() != user.resolve():
+            data = read_data(candidate)
+            return (candidate, data) if data is not None else None
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            data = read_data(pyproject)
+            tool_uv = (data or {}).get("tool", {}).get("uv")
+            if isinstance(tool_uv, dict):
+                return pyproject, tool_uv
+    return None
+
+
+def _sets_default(settings: dict[str, Any]) -> bool:
+    pip = settings.get("pip")
+    return (
+        any(isinstance(e, dict) and e.get("default") is True for e in _list(settings, "index"))
+        or "index-url" in settings
+        or (isinstance(pip, dict) and "index-url" in pip)
+    )
+
+
+def _extra_urls(settings: dict[str, Any]) -> list[str]:
+    """Indexes that uv asks before the default one."""
+    urls = [
+        e["url"]
+        for e in _list(settings, "index")
+        if isinstance(e, dict) and e.get("default") is not True and isinstance(e.get("url"), str)
+    ]
+    pip = settings.get("pip")
+    for table in (settings, pip if isinstance(pip, dict) else {}):
+        urls += [u for u in _list(table, "extra-index-url") if isinstance(u, str)]
+    return urls
+
+
+def _list(table: dict[str, Any], key: str) -> list[Any]:
+    value = table.get(key, [])
+    return value if isinstance(value, list) else []
+
+
+def _remove_entry(doc: TomlText, url: str) -> None:
+    """Remove the default entry pypi-switch appended, while it still points at ``url``.
+
+    Keys the user added to it go with it: an entry without its url is invalid for uv.
+    """
+    entries = doc.data.get("index", [])
+    ours = [i for i, e in enumerate(entries) if e.get("url") == url and e.get("default") is True]
+    if not ours:
+        return  # the user changed it since: theirs stays
+    if doc.remove_table(ENTRY, [("url", url), ("default", True)], whole=True):
+        return
+    if len(entries) == 1 and not is_inline_array(doc.text, "index"):
+        doc.delete(("index",))
+    else:
+        doc.delete(("index", ours[-1]))
+
+
+UV = UvTarget()
