@@ -3,6 +3,7 @@ whole probe ends inside its deadline whatever the servers do."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import ssl
@@ -138,6 +139,33 @@ def test_serial_is_read_from_json_html_or_header(
     assert r.digests == {WHEEL: FAKE_SHA}
     assert r.page_format == ("json" if "json" in content_type else "html")
     assert seen and seen[0].startswith("application/vnd.pypi.simple.v1+json")
+
+
+def test_gzip_compressed_pages_are_read() -> None:
+    """nginx gzips text/html and JSON on most mirrors; the page must still parse."""
+    html = hostile.simple_html({WHEEL: FAKE_SHA}, serial=99)
+    packed = gzip.compress(html)
+    assert packed != html
+    reply = hostile.static(200, packed, headers={"Content-Encoding": "gzip"})
+    with Server(reply) as srv:
+        (r,) = run_probe(srv.index_url).results
+    assert r.valid, r.error
+    assert r.serial == 99
+    assert r.digests == {WHEEL: FAKE_SHA}
+
+
+def test_gzip_bomb_is_cut_at_the_size_cap() -> None:
+    bomb = gzip.compress(b" " * (3 * 1024 * 1024))
+    assert len(bomb) < 20_000
+    reply = hostile.static(200, bomb, headers={"Content-Encoding": "gzip"})
+    with Server(reply) as srv:
+        entry = MirrorEntry(name="bomb", url=srv.index_url)
+        report = probe_mirrors(
+            [entry], canary=CANARY, upstream=None, timeout=DEADLINE, max_bytes=1024 * 1024
+        )
+    (r,) = report.results
+    assert not r.valid
+    assert "larger than 1 MiB" in (r.error or ""), r.error
 
 
 def test_last_modified_is_read_next_to_simple() -> None:

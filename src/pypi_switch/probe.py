@@ -197,7 +197,9 @@ def _read_body(resp: requests.Response, deadline: _Deadline, max_bytes: int) -> 
         _shrink_socket_timeout(resp, remaining)
         # read1: at most one recv per call. A plain read(n) loops until n bytes arrive,
         # which a server dripping a byte a second would stretch without limit.
-        chunk = resp.raw.read1(_CHUNK)
+        # decode_content: mirrors commonly gzip their pages (requests asks for it); the
+        # size cap then counts decoded bytes, which also stops a gzip bomb.
+        chunk = resp.raw.read1(_CHUNK, decode_content=True)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
