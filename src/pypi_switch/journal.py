@@ -65,6 +65,7 @@ class FileRecord:
     created_dirs: list[str] = field(default_factory=list)
     written: Written | None = None
     pending: Written | None = None
+    user_edited: bool = False  # changed by the user since a switch: restore reverts options only
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class FileRecord:
             "created_dirs": self.created_dirs,
             "written": self.written.to_json() if self.written else None,
             "pending": self.pending.to_json() if self.pending else None,
+            "user_edited": self.user_edited,
         }
 
     @classmethod
@@ -95,6 +97,7 @@ class FileRecord:
             created_dirs=list(data.get("created_dirs", [])),
             written=Written.from_json(data.get("written")),
             pending=Written.from_json(data.get("pending")),
+            user_edited=bool(data.get("user_edited", False)),
         )
 
 

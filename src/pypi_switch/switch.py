@@ -121,6 +121,7 @@ class _Plan:
     changes: tuple[Change, ...]
     diff: str
     new_dirs: tuple[Path, ...]
+    user_edited: bool = False
 
 
 def _parse(target: Target, text: str, path: Path) -> None:
@@ -140,8 +141,10 @@ def _plan_file(
     _parse(target, text, spec.path)
     base, reference = text, state.data
     record = journal.record(state.real)
+    edited = False
     if record is not None and record.written is not None:
-        if state.sha256 == record.written.sha256:
+        edited = record.user_edited or state.sha256 != record.written.sha256
+        if not edited:
             # Untouched since our last switch: start again from the pristine original.
             reference = store.backup(record)
             base = decode(reference, spec.path)
@@ -161,6 +164,7 @@ def _plan_file(
         changes=edit.changes,
         diff=unified_diff(spec.path, text, new_text),
         new_dirs=tuple(missing_dirs(state.real)) if state.data is None else (),
+        user_edited=edited,
     )
     return plan, state
 
@@ -265,6 +269,7 @@ def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, m
                 )
                 journal.files.append(record)
             record.pending = Written(sha256(plan.after), plan.changes)
+            record.user_edited = plan.user_edited
         journal.pending = {"mirror": url, "mode": mode, "since": now}
         store.save(journal)  # the intent is on disk before the first file changes
 
@@ -428,7 +433,7 @@ def _restore_one(
         return result("unchanged", state.data)
     if state.data is None and not force:
         return result("missing", None)  # the user deleted it since: theirs to decide
-    if current == written or force:
+    if (current == written and not record.user_edited) or force:
         pristine = store.backup(record)
         if not dry_run:
             if pristine is None:
