@@ -20,7 +20,8 @@ import pytest
 import trustme
 
 from pypi_switch.config import MirrorEntry
-from pypi_switch.probe import ProbeReport, probe_mirrors, upstream_health
+from pypi_switch.health import upstream_health
+from pypi_switch.probe import ProbeReport, probe_mirrors
 from pypi_switch.rank import rank
 from tests.conftest import CANARY
 from tests.support import hostile

@@ -38,9 +38,7 @@ __all__ = [
     "MAX_REDIRECTS",
     "ProbeReport",
     "ProbeResult",
-    "UpstreamHealth",
     "probe_mirrors",
-    "upstream_health",
 ]
 
 # PEP 691: JSON preferred, HTML accepted (many mirrors serve only HTML).
@@ -87,14 +85,6 @@ class ProbeReport:
     upstream: ProbeResult | None
     elapsed_s: float
     deadline_s: float
-
-
-@dataclass(frozen=True)
-class UpstreamHealth:
-    ok: bool
-    reachable: bool
-    reason: str
-    elapsed_s: float
 
 
 # -- the deadline ------------------------------------------------------------------------
@@ -560,70 +550,3 @@ def _blank(entry: MirrorEntry, *, is_upstream: bool) -> ProbeResult:
 
 
 # -- upstream alone, for the cron tick --------------------------------------------------------
-
-
-def upstream_health(upstream: str, canary: str, *, timeout: float) -> UpstreamHealth:
-    """Is upstream serving? Its canary page must be valid and one listed file must answer.
-
-    The file check matters for pypi.org, whose files live on another host
-    (files.pythonhosted.org) that can fail on its own; for other indexes it costs one HEAD.
-    """
-    start = time.monotonic()
-    deadline = _Deadline(start + timeout)
-    progress = _Progress()
-    inbox: queue.SimpleQueue[tuple[bool, str]] = queue.SimpleQueue()
-
-    def work() -> None:
-        try:
-            inbox.put(_check_upstream(upstream, canary, deadline, progress, timeout))
-        except BaseException as exc:
-            inbox.put((False, f"internal error: {_first_line(exc)}"))
-
-    threading.Thread(target=work, daemon=True, name="upstream-health").start()
-    try:
-        ok, reason = inbox.get(timeout=max(deadline.remaining(), 0.0))
-    except queue.Empty:
-        ok, reason = False, f"timed out after {timeout:.1f} s"
-    return UpstreamHealth(
-        ok=ok,
-        reachable=progress.got_response,
-        reason=redact_text(reason),
-        elapsed_s=time.monotonic() - start,
-    )
-
-
-def _check_upstream(
-    upstream: str, canary: str, deadline: _Deadline, progress: _Progress, timeout: float
-) -> tuple[bool, str]:
-    entry = MirrorEntry(name="upstream", url=upstream, source="upstream")
-    result, page = _probe_page(
-        entry,
-        canary,
-        deadline,
-        progress,
-        timeout=timeout,
-        max_bytes=MAX_BODY,
-        is_upstream=True,
-    )
-    if page is None:
-        return False, result.error or "no valid page"
-    filename, file_url = sorted(page.file_urls.items())[0]
-    file_host = host_of(file_url)
-    try:
-        with _session() as s:
-            got = _fetch(
-                s, file_url, deadline=deadline, progress=_Progress(), max_bytes=0, method="HEAD"
-            )
-    except _Rejected as exc:
-        return False, f"file host {file_host}: {exc.reason}"
-    except Exception as exc:
-        if _is_timeout(exc):
-            return False, f"file host {file_host} timed out after {timeout:.1f} s"
-        return False, f"file host {file_host}: {_describe(exc, file_host)}"
-    if got.status != 200:
-        return False, f"file host {file_host} answered {got.status} for {filename}"
-    page_ms = result.latency_ms or 0.0
-    return True, (
-        f"valid page for {canary} ({page_ms:.0f} ms) and {file_host} serves its files "
-        f"({got.total_s * 1000:.0f} ms)"
-    )

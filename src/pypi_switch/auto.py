@@ -1,0 +1,494 @@
+"""The cron tick: a pure ``decide`` from counters and observations, then a thin ``tick``.
+
+One tick per call. ``decide`` sees the persisted counters (consecutive failed and healthy
+ticks), what the journal says is switched, and what was observed this tick. When it needs
+more than it was given it asks for it (``check-current``: probe the mirror in use;
+``survey``: probe every mirror and rank them), and ``tick`` calls it again with the
+answer, so every rule lives in ``decide`` and is tested without a network.
+
+Files in the state dir (next to the journal): ``auto.json`` (the counters, 0600) and
+``auto.log`` (one JSON line per tick, 0600, rotated to ``auto.log.1`` past 256 KiB).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypi_switch.config import Settings
+from pypi_switch.edit import atomic_write
+from pypi_switch.errors import SwitchError
+from pypi_switch.journal import Busy, Journal, StateStore, now_iso
+from pypi_switch.targets.base import Context
+from pypi_switch.urls import needs_trusted_host, redact, same_index
+
+__all__ = [
+    "ACTIONS",
+    "AutoState",
+    "Candidate",
+    "CurrentMirror",
+    "Decision",
+    "Observation",
+    "Survey",
+    "TickResult",
+    "build_context",
+    "decide",
+    "load_state",
+    "tick",
+]
+
+ACTIONS = ("none", "switched", "restored", "moved", "network-down", "busy")
+LOG_LIMIT = 256 * 1024
+_COUNT_CAP = 1_000_000  # a counter only needs to outgrow fail_after / recover_after
+
+
+# -- the pure part -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoState:
+    """What one tick leaves for the next (``auto.json``)."""
+
+    failures: int = 0  # consecutive ticks with upstream unhealthy
+    successes: int = 0  # consecutive ticks with upstream healthy
+    last_action: str | None = None
+    last_tick: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> AutoState:
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        failures, successes = data.get("failures", 0), data.get("successes", 0)
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (failures, successes)):
+            raise ValueError("counters must be whole numbers")
+        last_action, last_tick = data.get("last_action"), data.get("last_tick")
+        return cls(
+            failures=max(0, failures),
+            successes=max(0, successes),
+            last_action=last_action if isinstance(last_action, str) else None,
+            last_tick=last_tick if isinstance(last_tick, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class CurrentMirror:
+    """The cheap check of the mirror in use: its canary page alone."""
+
+    valid: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    url: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Every mirror probed and ranked: the usable ones best first."""
+
+    candidates: tuple[Candidate, ...]
+    network_down: bool  # nothing answered at all, upstream included
+    rejections: str = ""  # why the others may not be used, in a few words
+
+
+@dataclass(frozen=True)
+class Observation:
+    upstream_ok: bool
+    upstream_reason: str
+    switched: str  # "no" | "manual" | "auto" (who made the switch in the journal)
+    mirror: str | None = None  # the mirror in use when switched
+    interrupted: bool = False  # an automatic switch was cut short (the journal's intent)
+    current: CurrentMirror | None = None  # filled on request (check-current)
+    survey: Survey | None = None  # filled on request (survey)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``action``: none | switch | move | restore | network-down | fail, or a request for
+    more observation: check-current | survey. ``mirror``: where to switch or move to, else
+    the mirror in use (None when nothing is switched)."""
+
+    action: str
+    reason: str
+    state: AutoState
+    mirror: str | None = None
+    name: str | None = None
+
+
+def _counted(state: AutoState, obs: Observation) -> AutoState:
+    if obs.upstream_ok:
+        return dataclasses.replace(
+            state, failures=0, successes=min(state.successes + 1, _COUNT_CAP)
+        )
+    return dataclasses.replace(state, failures=min(state.failures + 1, _COUNT_CAP), successes=0)
+
+
+def _ticks(n: int) -> str:
+    return f"{n} tick{'' if n == 1 else 's'}"
+
+
+def decide(state: AutoState, obs: Observation, settings: Settings) -> Decision:
+    """What this tick should do. Pure: no clock, no disk, no network."""
+    new = _counted(state, obs)
+    fail_after, recover_after = settings.auto.fail_after, settings.auto.recover_after
+    upstream = f"upstream {'healthy' if obs.upstream_ok else 'failing'} ({obs.upstream_reason})"
+
+    def result(action: str, reason: str, **kw: Any) -> Decision:
+        kw.setdefault("mirror", obs.mirror)
+        return Decision(action, reason, new, **kw)
+
+    if obs.switched == "manual":
+        shown = redact(obs.mirror) if obs.mirror else "a mirror"
+        return result("none", f"switched by hand to {shown}: left alone; {upstream}")
+
+    if obs.switched == "no":
+        if obs.upstream_ok:
+            return result("none", upstream)
+        if new.failures < fail_after:
+            return result(
+                "none", f"{upstream}: {new.failures} of {fail_after} failed ticks before switching"
+            )
+        why = f"upstream failing for {_ticks(new.failures)} in a row ({obs.upstream_reason})"
+        return _switch_to_best(obs, new, why)
+
+    # Switched automatically.
+    if obs.interrupted:
+        if obs.upstream_ok:
+            return result("restore", f"an automatic switch was interrupted and {upstream}")
+        return _switch_to_best(obs, new, f"an automatic switch was interrupted and {upstream}")
+    shown = redact(obs.mirror) if obs.mirror else "a mirror"
+    if obs.upstream_ok:
+        if new.successes < recover_after:
+            return result(
+                "none",
+                f"on {shown}; {upstream}: {new.successes} of {recover_after} healthy ticks "
+                "before switching back",
+            )
+        return result(
+            "restore",
+            f"upstream healthy for {_ticks(new.successes)} in a row ({obs.upstream_reason})",
+        )
+    if obs.current is None:
+        return result("check-current", f"{upstream}: checking {shown}")
+    if obs.current.valid:
+        return result("none", f"staying on {shown} ({obs.current.reason}); {upstream}")
+    if obs.survey is None:
+        return result("survey", f"{shown} fails ({obs.current.reason}); {upstream}")
+    if obs.survey.network_down:
+        return _network_down(obs, new)
+    cands = obs.survey.candidates
+    if cands and same_index(cands[0].url, obs.mirror):
+        return result("none", f"staying on {shown}: it answers again; {upstream}")
+    if not cands:
+        return result(
+            "fail",
+            f"{shown} fails ({obs.current.reason}), {upstream}, and no other mirror is "
+            f"usable: {obs.survey.rejections}",
+        )
+    best = cands[0]
+    return result(
+        "move",
+        f"{shown} fails ({obs.current.reason}) and {upstream}; {best.name}: {best.reason}",
+        mirror=best.url,
+        name=best.name,
+    )
+
+
+def _switch_to_best(obs: Observation, new: AutoState, why: str) -> Decision:
+    if obs.survey is None:
+        return Decision("survey", f"{why}: probing the mirrors", new, obs.mirror)
+    if obs.survey.network_down:
+        return _network_down(obs, new)
+    if not obs.survey.candidates:
+        return Decision(
+            "fail", f"{why}, and no mirror is usable: {obs.survey.rejections}", new, obs.mirror
+        )
+    best = obs.survey.candidates[0]
+    return Decision("switch", f"{why}; {best.name}: {best.reason}", new, best.url, best.name)
+
+
+def _network_down(obs: Observation, new: AutoState) -> Decision:
+    # Not evidence against upstream: the count of failed ticks starts again, so a machine
+    # that boots before its network is up, or a laptop offline, switches nothing.
+    return Decision(
+        "network-down",
+        "upstream and every mirror unreachable: the local network looks down; nothing changed",
+        dataclasses.replace(new, failures=0),
+        obs.mirror,
+    )
+
+
+# -- the tick ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What a tick did. ``mirror``: the one switched or moved to, the one left when
+    restoring, else the one in use (None when nothing is switched). ``error``: the decision
+    could not be carried out (nothing changed: switches are all-or-nothing)."""
+
+    action: str  # one of ACTIONS
+    mirror: str | None
+    reason: str
+    error: str | None = None
+    upstream_ok: bool | None = None
+    upstream_reason: str | None = None
+    failures: int = 0
+    successes: int = 0
+    changed: tuple[Path, ...] = ()  # config files written by this tick
+    kept_edits: tuple[Path, ...] = ()  # restored files where the user's later edits stayed
+    elapsed_s: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing for cron to mail."""
+        return self.action == "none" and not self.failed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "mirror": redact(self.mirror) if self.mirror else None,
+            "reason": redact(self.reason),
+            "error": redact(self.error) if self.error else None,
+            "upstream_ok": self.upstream_ok,
+            "upstream_reason": self.upstream_reason,
+            "failures": self.failures,
+            "successes": self.successes,
+            "changed": [str(p) for p in self.changed],
+            "kept_edits": [str(p) for p in self.kept_edits],
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def state_path(state_dir: Path) -> Path:
+    return state_dir / "auto.json"
+
+
+def log_path(state_dir: Path) -> Path:
+    return state_dir / "auto.log"
+
+
+def load_state(state_dir: Path) -> AutoState:
+    """The counters; a missing or damaged file starts them again (cron must not stall)."""
+    try:
+        return AutoState.from_json(json.loads(state_path(state_dir).read_bytes()))
+    except (OSError, ValueError):
+        return AutoState()
+
+
+def _save_state(state_dir: Path, state: AutoState) -> None:
+    data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+    atomic_write(state_path(state_dir), data, mode=0o600)
+
+
+def build_context() -> Context:
+    """The switching context of a tick: the projects listed in config.toml, never the cwd's.
+
+    cron starts a tick in HOME (systemd in /): a buildout.cfg that happens to lie there is
+    not a project the user asked to switch.
+    """
+    from pypi_switch import switch
+
+    ctx = switch.build_context()
+    listed = {(p / "buildout.cfg" if p.is_dir() else p).absolute() for p in ctx.settings.projects}
+    return dataclasses.replace(ctx, projects=tuple(p for p in ctx.projects if p in listed))
+
+
+def tick(ctx: Context) -> TickResult:
+    """One cron tick: at most one switch, move or restore; never waits for another run."""
+    start = time.monotonic()
+    store = StateStore(ctx.paths.state_dir)
+    try:
+        with store.lock(timeout=0):
+            try:
+                result = _tick_locked(ctx, store, start)
+            except Exception as exc:
+                # Unexpected: leave a trace for whoever reads the log, then let cli.py say it.
+                _append_log(ctx.paths.state_dir, _failure(exc, start), rotate=True)
+                raise
+            _append_log(ctx.paths.state_dir, result, rotate=True)
+            return result
+    except Busy as exc:
+        result = TickResult(
+            "busy", None, f"{exc.message}: this tick did nothing", elapsed_s=_since(start)
+        )
+        # No lock held: append only (one write of one line), never rotate.
+        _append_log(ctx.paths.state_dir, result, rotate=False)
+        return result
+
+
+def _since(start: float) -> float:
+    return time.monotonic() - start
+
+
+def _failure(exc: Exception, start: float) -> TickResult:
+    message = exc.message if isinstance(exc, SwitchError) else f"{type(exc).__name__}: {exc}"
+    return TickResult("none", None, "the tick failed", error=message, elapsed_s=_since(start))
+
+
+def _observe_journal(journal: Journal) -> tuple[str, str | None, bool]:
+    """Who switched (no/manual/auto), to what, and whether an automatic switch was cut short."""
+    if journal.pending is not None:
+        # The intent of a run that was killed: whoever started it owns the files now.
+        mode = journal.pending.get("mode")
+        mirror = journal.pending.get("mirror") or journal.mirror
+        return ("auto" if mode == "auto" else "manual"), mirror, mode == "auto"
+    if not journal.active:
+        return "no", None, False
+    return ("auto" if journal.mode == "auto" else "manual"), journal.mirror, False
+
+
+def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
+    # Standard library only: a healthy tick must stay about as light as `status`.
+    from pypi_switch.health import upstream_health
+
+    settings = ctx.settings
+    state = load_state(store.dir)
+    switched, mirror, interrupted = _observe_journal(store.load())
+    health = upstream_health(settings.upstream, settings.canary, timeout=settings.timeout)
+    obs = Observation(
+        upstream_ok=health.ok,
+        upstream_reason=health.reason,
+        switched=switched,
+        mirror=mirror,
+        interrupted=interrupted,
+    )
+    decision = decide(state, obs, settings)
+    base = TickResult(
+        action="none",
+        mirror=mirror,
+        reason=decision.reason,
+        upstream_ok=health.ok,
+        upstream_reason=health.reason,
+        failures=decision.state.failures,
+        successes=decision.state.successes,
+    )
+    try:
+        for _ in range(2):  # at most: check the mirror in use, then survey them all
+            if decision.action == "check-current":
+                assert mirror is not None
+                obs = dataclasses.replace(obs, current=_check_current(settings, mirror))
+            elif decision.action == "survey":
+                survey = _survey(settings, upstream_answered=health.reachable)
+                obs = dataclasses.replace(obs, survey=survey)
+            else:
+                break
+            decision = decide(state, obs, settings)
+        base = dataclasses.replace(
+            base,
+            mirror=decision.mirror,
+            reason=decision.reason,
+            failures=decision.state.failures,
+            successes=decision.state.successes,
+        )
+        result = _apply(ctx, decision, base)
+    except SwitchError as exc:
+        result = dataclasses.replace(base, error=exc.message)
+    new_state = dataclasses.replace(
+        decision.state,
+        last_action=result.action if not result.failed else "failed",
+        last_tick=now_iso(),
+    )
+    _save_state(store.dir, new_state)
+    return dataclasses.replace(result, elapsed_s=_since(start))
+
+
+def _apply(ctx: Context, decision: Decision, base: TickResult) -> TickResult:
+    from pypi_switch import switch
+
+    if decision.action in ("switch", "move"):
+        assert decision.mirror is not None
+        done = switch.use_mirror(ctx, decision.mirror, mode="auto", lock_timeout=0)
+        action = "switched" if decision.action == "switch" else "moved"
+        return dataclasses.replace(base, action=action, changed=tuple(c.path for c in done.changed))
+    if decision.action == "restore":
+        restored = switch.restore(ctx, lock_timeout=0)
+        return dataclasses.replace(
+            base,
+            action="restored",
+            changed=tuple(f.path for f in restored.files if f.action != "unchanged"),
+            kept_edits=restored.kept_edits,
+        )
+    if decision.action == "fail":
+        return dataclasses.replace(base, error=decision.reason)
+    if decision.action == "network-down":
+        return dataclasses.replace(base, action="network-down")
+    assert decision.action == "none", decision.action
+    return base
+
+
+def _check_current(settings: Settings, mirror: str) -> CurrentMirror:
+    """The mirror in use, alone: one page, no upstream, no ranking."""
+    from pypi_switch import catalogue, probe
+
+    entries = catalogue.mirrors_to_probe(settings, [mirror])
+    report = probe.probe_mirrors(
+        entries, canary=settings.canary, upstream=None, timeout=settings.timeout
+    )
+    got = report.results[0]
+    if got.valid:
+        ms = f"{got.latency_ms:.0f} ms" if got.latency_ms is not None else "valid"
+        return CurrentMirror(True, f"valid, {ms}")
+    return CurrentMirror(False, got.error or "not a valid simple page")
+
+
+def _survey(settings: Settings, *, upstream_answered: bool) -> Survey:
+    from pypi_switch.choose import choose_mirror
+
+    choice = choose_mirror(settings)
+    candidates: list[Candidate] = []
+    skipped: list[str] = []
+    for ranked in choice.ranking:
+        r = ranked.result
+        if not ranked.ok:
+            skipped.append(f"{r.name}: {ranked.reason}")
+        elif needs_trusted_host(r.url):
+            # Plain http to a remote host: a person may accept it (--allow-insecure), cron not.
+            skipped.append(f"{r.name}: plain http to a remote host (not chosen automatically)")
+        else:
+            candidates.append(Candidate(r.url, r.name, ranked.reason))
+    shown = skipped[:5] + ([f"and {len(skipped) - 5} more"] if len(skipped) > 5 else [])
+    return Survey(
+        candidates=tuple(candidates),
+        network_down=choice.network_down and not upstream_answered,
+        rejections="; ".join(shown) or "no mirror configured",
+    )
+
+
+# -- the log -------------------------------------------------------------------------------
+
+
+def _append_log(state_dir: Path, result: TickResult, *, rotate: bool) -> None:
+    """One JSON line per tick. A log that cannot be written must not fail the tick."""
+    path = log_path(state_dir)
+    line = json.dumps({"time": now_iso(), **result.to_json()}, sort_keys=True) + "\n"
+    try:
+        if rotate and path.stat().st_size > LOG_LIMIT:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass  # no log yet, or it cannot be moved: appending below still works or fails alone
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, line.encode())  # one write: lines of concurrent busy ticks never interleave
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
