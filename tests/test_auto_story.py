@@ -19,6 +19,7 @@ import pytest
 from pypi_switch import auto, render, switch
 from pypi_switch.status import status as status_of
 from tests.conftest import CANARY
+from tests.support.faults import KILL_AT_REPLACE
 from tests.support.hostile import BlackHole
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
@@ -319,30 +320,6 @@ def test_eight_ticks_at_once_one_works_the_others_are_busy(
     assert sandbox.pip_user_conf.read_text() == PIP_USER.format(upstream=hole.index_url)
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    n = int(sys.argv[1])
-    calls = 0
-    real = os.replace
-    def replace(src, dst):
-        global calls
-        calls += 1
-        if calls == n:
-            os.kill(os.getpid(), signal.SIGKILL)
-        real(src, dst)
-    os.replace = replace
-    from pypi_switch.cli import main
-    sys.argv = ["pypi-switch", "auto"]
-    main()
-    """
-)
-# An automatic switch here: 2 backups (the user's pip.conf and buildout default), the
-# intent, 6 files (those two; ~/.pip/pip.conf, ~/.pydistutils.cfg, uv's and pdm's user
-# files created: uv and pdm are on the sandbox's PATH), the journal, then auto.json.
-STEPS = 11
-
-
 def configs(box: Sandbox) -> dict[Path, bytes | None]:
     """The config files a tick may write, as bytes (None: absent)."""
     paths = (
@@ -358,6 +335,12 @@ def configs(box: Sandbox) -> dict[Path, bytes | None]:
     }
 
 
+# An automatic switch here: 2 backups (the user's pip.conf and buildout default), the
+# intent, 6 files (those two; ~/.pip/pip.conf, ~/.pydistutils.cfg, uv's and pdm's user
+# files created: uv and pdm are on the sandbox's PATH), the journal, then auto.json.
+STEPS = 11
+
+
 @pytest.mark.parametrize("step", range(1, STEPS + 1))
 def test_sigkill_mid_switch_then_restore_recovers(
     sandbox: Sandbox, mirror: PypiServer, step: int
@@ -365,7 +348,7 @@ def test_sigkill_mid_switch_then_restore_recovers(
     configure(sandbox, DEAD_URL, [mirror.index_url], fail_after=1)
     user_files(sandbox, DEAD_URL)
     before, whole = configs(sandbox), files(sandbox)
-    run = sandbox.command([sys.executable, "-c", KILLER, str(step)])
+    run = sandbox.command([sys.executable, "-c", KILL_AT_REPLACE, str(step), "auto"])
     assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
     for path, data in configs(sandbox).items():  # each file whole: as it was, or switched
         assert data == before[path] or mirror.index_url.encode() in (data or b""), path
@@ -380,7 +363,7 @@ def test_an_automatic_switch_has_that_many_write_steps(
 ) -> None:
     configure(sandbox, DEAD_URL, [mirror.index_url], fail_after=1)
     user_files(sandbox, DEAD_URL)
-    run = sandbox.command([sys.executable, "-c", KILLER, str(STEPS + 1)])
+    run = sandbox.command([sys.executable, "-c", KILL_AT_REPLACE, str(STEPS + 1), "auto"])
     assert run.returncode == 0, run.stdout + run.stderr  # no kill: every step was covered
     assert status(sandbox)["mode"] == "auto"
 
@@ -391,7 +374,9 @@ def test_sigkill_mid_switch_then_the_next_tick_finishes_it(
     configure(sandbox, DEAD_URL, [mirror.index_url], fail_after=1)
     user_files(sandbox, DEAD_URL)
     before = files(sandbox)
-    run = sandbox.command([sys.executable, "-c", KILLER, "5"])  # after the first file
+    run = sandbox.command(
+        [sys.executable, "-c", KILL_AT_REPLACE, "5", "auto"]
+    )  # after the first file
     assert run.returncode == -signal.SIGKILL
     assert status(sandbox)["interrupted"]
 
@@ -412,7 +397,7 @@ def test_an_interrupted_switch_is_undone_when_upstream_is_back(
     user_files(sandbox, upstream.index_url)
     before = files(sandbox)
     upstream.stop()
-    run = sandbox.command([sys.executable, "-c", KILLER, "5"])
+    run = sandbox.command([sys.executable, "-c", KILL_AT_REPLACE, "5", "auto"])
     assert run.returncode == -signal.SIGKILL
     upstream.start()
     doc = tick(sandbox)

@@ -10,7 +10,6 @@ import errno
 import os
 import signal
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from pypi_switch import switch
 from pypi_switch.errors import SwitchError
+from tests.support.faults import KILL_AT_REPLACE
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
 
@@ -28,6 +28,8 @@ SECOND_URL = "http://127.0.0.1:9/simple/"
 
 
 def _setup(box: Sandbox) -> dict[Path, bytes | None]:
+    # The four classic targets, whatever is on PATH (uv or pdm would add write steps).
+    box.write_config('targets = ["pip", "pydistutils", "buildout", "project"]\n')
     box.pip_conf.parent.mkdir(parents=True)
     box.pip_conf.write_text(PIP_CONF)
     box.buildout_default.parent.mkdir(parents=True)
@@ -118,33 +120,21 @@ def test_failure_while_switching_again_keeps_the_first_switch(
     assert _snapshot(sandbox) == original
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    n = int(sys.argv[1])
-    calls = 0
-    real = os.replace
-    def replace(src, dst):
-        global calls
-        calls += 1
-        if calls == n:
-            os.kill(os.getpid(), signal.SIGKILL)
-        real(src, dst)
-    os.replace = replace
-    from pypi_switch.cli import main
-    sys.argv = ["pypi-switch", *sys.argv[2:]]
-    main()
-    """
-)
-
-
 @pytest.mark.parametrize("step", range(1, 10))
 def test_sigkill_at_any_write_step_leaves_each_file_whole(
     sandbox: Sandbox, mirror: PypiServer, step: int
 ) -> None:
     original = _setup(sandbox)
     run = sandbox.command(
-        [sys.executable, "-c", KILLER, str(step), "use-mirror", mirror.index_url, "--force"]
+        [
+            sys.executable,
+            "-c",
+            KILL_AT_REPLACE,
+            str(step),
+            "use-mirror",
+            mirror.index_url,
+            "--force",
+        ]
     )
     assert run.returncode == -signal.SIGKILL, run.stderr
     # Each file is either its original or fully switched, never half-written.
@@ -165,7 +155,7 @@ def test_sigkill_at_any_write_step_leaves_each_file_whole(
 def test_sigkill_then_switching_again_completes(sandbox: Sandbox, mirror: PypiServer) -> None:
     original = _setup(sandbox)
     run = sandbox.command(
-        [sys.executable, "-c", KILLER, "6", "use-mirror", mirror.index_url, "--force"]
+        [sys.executable, "-c", KILL_AT_REPLACE, "6", "use-mirror", mirror.index_url, "--force"]
     )
     assert run.returncode == -signal.SIGKILL
     out = sandbox.run("status", "--json")

@@ -20,7 +20,27 @@ from pathlib import Path
 
 from tests.support.sandbox import Sandbox
 
-__all__ = ["WRAPPER", "count_steps", "run_with_fault"]
+__all__ = ["KILL_AT_REPLACE", "WRAPPER", "count_steps", "run_with_fault"]
+
+# The coarser hook: SIGKILL at the N-th ``os.replace`` (each backup, journal and config
+# file lands by one), then run the CLI with the remaining arguments.
+# Usage: [sys.executable, "-c", KILL_AT_REPLACE, N, *cli_args]
+KILL_AT_REPLACE = r"""
+import os, signal, sys
+n = int(sys.argv[1])
+calls = 0
+real = os.replace
+def replace(src, dst):
+    global calls
+    calls += 1
+    if calls == n:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+os.replace = replace
+from pypi_switch.cli import main
+sys.argv = ["pypi-switch", *sys.argv[2:]]
+main()
+"""
 
 WRAPPER = r"""
 import builtins, errno, io, os, runpy, signal, sys
