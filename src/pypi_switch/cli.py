@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
@@ -341,4 +342,8 @@ def schedule_cmd() -> None:
 
 
 def main() -> None:
+    if not os.environ.get("PYPI_SWITCH_DEBUG"):
+        # A mirror's odd page can make bs4 (under pypi-simple) warn: the page is judged
+        # on its own terms; the user's terminal is no place for parser chatter.
+        warnings.simplefilter("ignore")
     app()
