@@ -11,7 +11,7 @@ import shutil
 from tests.conftest import CANARY
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import VENV_BIN, Sandbox
-from tests.support.switching import DEAD_URL, local_mirror_config, ok, write
+from tests.support.switching import DEAD_URL, local_mirror_config, ok, ok_json, write
 
 # pip must give up at once on the dead index instead of retrying for seconds.
 PIP_FAST = {"PIP_RETRIES": "0", "PIP_TIMEOUT": "5"}
@@ -62,6 +62,35 @@ def test_pip_install_section_in_the_user_file_is_switched_too(
     assert code == 0, output
     assert f"install.index-url='{DEAD_URL}'" in output, output
     assert mirror.index_url not in output, output
+
+
+def test_pip_install_section_in_a_global_file_is_countered(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    """A global file's ``[install] index-url`` beats every ``[global]``; a user file's
+    ``[install]`` beats it, so the switch sets that section in ~/.pip/pip.conf too."""
+    global_conf = sandbox.root / "xdg-config-dirs" / "pip" / "pip.conf"  # like /etc/pip.conf
+    global_text = f"[install]\nindex-url = {DEAD_URL}\n"
+    write(global_conf, global_text)
+    local_mirror_config(sandbox, mirror.index_url)
+
+    ok(sandbox, "use-mirror", mirror.index_url, "--target", "pip")
+    url = mirror.index_url
+    assert sandbox.pip_conf.read_text() == (
+        f"[global]\nindex-url = {url}\n\n[install]\nindex-url = {url}\n"
+    )
+    code, output = _pip(sandbox, "install", "--dry-run", "--no-deps", f"{CANARY}==1.0")
+    assert code == 0, output
+    assert "Would install canary-pkg-1.0" in output, output
+    status = ok_json(sandbox, "status", "--json")
+    assert status["effective_pip_index"] == url
+    assert not [w for w in status["warnings"] if str(global_conf) in w], status["warnings"]
+
+    ok(sandbox, "restore")
+    assert not sandbox.pip_conf.exists()
+    assert global_conf.read_text() == global_text
+    code, output = _pip(sandbox, "install", "--dry-run", "--no-deps", f"{CANARY}==1.0")
+    assert code != 0, output  # the dead index decides again
 
 
 SETUPTOOLS_PROBE = (

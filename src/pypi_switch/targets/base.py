@@ -66,10 +66,15 @@ class Edit:
 
 @dataclass(frozen=True)
 class FileSpec:
-    """A file a target may edit. ``create``: write it when absent (else only edit it)."""
+    """A file a target may edit. ``create``: write it when absent (else only edit it).
+
+    ``sections``: further sections the target must set in this file (pip: a command
+    section that a global file sets, which would beat ``[global]`` otherwise).
+    """
 
     path: Path
     create: bool = True
+    sections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,19 @@ class PipTarget(IniTarget):
 
     def files(self, ctx: Context) -> list[FileSpec]:
         # The legacy file is the one pypi-switch owns; the XDG file is only corrected.
-        return [FileSpec(ctx.paths.pip_legacy), FileSpec(ctx.paths.pip_user, create=False)]
+        # A command section set in a global file beats [global] from any file, but a user
+        # file loads later: setting the same section in ours makes the switch count.
+        shadowing = {
+            section
+            for layer in pip_layers(ctx)
+            if layer.kind == "global" and layer.doc is not None
+            for section in layer.doc.section_names()
+            if section != "global" and layer.doc.options(section, _is_index)
+        }
+        return [
+            FileSpec(ctx.paths.pip_legacy, sections=tuple(sorted(shadowing))),
+            FileSpec(ctx.paths.pip_user, create=False),
+        ]
 
     def current(self, spec: FileSpec, text: str) -> str | None:
         doc = IniDoc(text)
@@ -67,8 +79,10 @@ class PipTarget(IniTarget):
         changes: list[Change] = []
         if spec.create:
             changes += doc.ensure("global", _is_index, "index-url", url)
+        for name in spec.sections:
+            changes += doc.ensure(name, _is_index, "index-url", url)
         for name in doc.section_names():
-            if spec.create and name == "global":
+            if (spec.create and name == "global") or name in spec.sections:
                 continue
             changes += doc.update(name, _is_index, url)
         if spec.create and needs_trusted_host(url):
@@ -108,11 +122,10 @@ class PipTarget(IniTarget):
                             f"{layer.path} [{section}] {opt.key} still points at PyPI: "
                             "pip keeps trying PyPI too"
                         )
-            if layer.kind in ("global", "site", "env-file"):
+            # A global file's sections are countered in ~/.pip/pip.conf (see files()).
+            if layer.kind in ("site", "env-file"):
                 for section in doc.section_names():
-                    if doc.options(section, _is_index) and not (
-                        layer.kind == "global" and section == "global"
-                    ):
+                    if doc.options(section, _is_index):
                         out.append(
                             f"{layer.path} [{section}] sets index-url and overrides "
                             f"{ctx.paths.pip_legacy}"
