@@ -114,6 +114,22 @@ def test_pip_index_url_variable_is_reported(sandbox: Sandbox) -> None:
     assert "tok3n" not in out.stdout + out.stderr + str(report) + str(switched)
 
 
+def test_status_says_when_pip_does_not_use_the_mirror(sandbox: Sandbox) -> None:
+    ok(sandbox, "use-mirror", URL, "--force")
+    assert not _warned(_status(sandbox)["warnings"], "does not use the mirror")
+    env = {"PIP_INDEX_URL": "https://env.example/simple"}
+    report = _status(sandbox, env=env)
+    assert report["effective_pip_index"] == "https://env.example/simple"
+    assert _warned(report["warnings"], "pip install does not use the mirror", "PIP_INDEX_URL")
+
+
+def test_no_pip_warning_when_pip_was_not_switched(sandbox: Sandbox) -> None:
+    ok(sandbox, "use-mirror", URL, "--force", "--target", "buildout")
+    report = _status(sandbox)
+    assert report["switched"] is True
+    assert not _warned(report["warnings"], "does not use the mirror"), report["warnings"]
+
+
 def test_pip_config_file_variable_is_reported(sandbox: Sandbox) -> None:
     other = write(sandbox.root / "other-pip.conf", "[global]\nindex-url = https://cf.example/s\n")
     write(sandbox.pip_conf, "[global]\nindex-url = https://legacy.example/simple\n")
@@ -179,7 +195,7 @@ def test_status_does_not_import_the_network_stack(sandbox: Sandbox) -> None:
     assert out.returncode == 0, out.stderr
     imported = set(re.findall(r"\|\s+([\w.]+)\s*$", out.stderr, re.MULTILINE))
     assert "pypi_switch.cli" in imported, "could not read the -X importtime report"
-    heavy = {"requests", "urllib3", "pypi_simple", "bs4", "pydantic", "httpx"}
+    heavy = {"requests", "urllib3", "pypi_simple", "bs4", "pydantic", "httpx", "filelock", "rich"}
     assert not (heavy & {name.split(".")[0] for name in imported}), heavy & imported
 
 

@@ -44,14 +44,14 @@ class Status:
 
 def status(ctx: Context) -> Status:
     journal = StateStore(ctx.paths.state_dir).load()
-    names = list(choose_targets(ctx, None))
+    targets = list(choose_targets(ctx, None))
     for record in journal.files:  # a target switched earlier is shown even if not chosen now
         target = TARGETS.get(record.target)
-        if target is not None and target not in names:
-            names.append(target)
+        if target is not None and target not in targets:
+            targets.append(target)
     rows: list[TargetStatus] = []
     warnings: list[str] = []
-    for target in names:
+    for target in targets:
         for spec in target.files(ctx):
             try:
                 state = read_state(spec.path)
@@ -69,9 +69,10 @@ def status(ctx: Context) -> Status:
             ours = bool(rec and rec.written) and same_index(index, journal.mirror)
             rows.append(TargetStatus(target.name, spec.path, state.data is not None, index, ours))
     pip = effective_index(ctx)
-    if journal.active and journal.mirror and not same_index(pip.url, journal.mirror):
+    pip_switched = any(r.target == "pip" and r.written for r in journal.files)
+    if pip_switched and journal.mirror and not same_index(pip.url, journal.mirror):
         warnings.append(f"pip install does not use the mirror: {pip.source} decides ({pip.url})")
-    warnings += all_warnings(ctx, names)
+    warnings += all_warnings(ctx, targets)
     return Status(
         switched=journal.active,
         mirror=journal.mirror if journal.active else None,
