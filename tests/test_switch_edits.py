@@ -369,3 +369,21 @@ def test_usage_errors_exit_2(sandbox: Sandbox, args: tuple[str, ...]) -> None:
     assert out.returncode == 2, out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
     assert_same_tree(before, snapshot(sandbox.root), mtime=True)
+
+
+def test_user_pip_conf_linked_to_the_legacy_one_is_edited_once(sandbox: Sandbox) -> None:
+    """Dotfile managers link one pip.conf to the other: the fuller rules of the legacy
+    file apply (here: trusted-host for a plain-http remote mirror), not the XDG file's."""
+    original = "[global]\nindex-url = https://old.example/simple\n"
+    write(sandbox.pip_conf, original)
+    sandbox.pip_user_conf.parent.mkdir(parents=True)
+    sandbox.pip_user_conf.symlink_to(sandbox.pip_conf)
+    url = "http://mirror.example.org/simple/"
+    ok(sandbox, "use-mirror", url, "--force", "--allow-insecure", "--target", "pip")
+    assert sandbox.pip_conf.read_text() == (
+        f"[global]\nindex-url = {url}\ntrusted-host = mirror.example.org\n"
+    )
+    assert sandbox.pip_user_conf.is_symlink()
+    ok(sandbox, "restore")
+    assert sandbox.pip_conf.read_text() == original
+    assert sandbox.pip_user_conf.is_symlink()

@@ -32,6 +32,7 @@ __all__ = [
     "read_state",
     "remove_file",
     "remove_stale_temps",
+    "resolve",
     "sha256",
     "unified_diff",
 ]

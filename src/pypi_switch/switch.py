@@ -25,6 +25,7 @@ from pypi_switch.edit import (
     read_state,
     remove_file,
     remove_stale_temps,
+    resolve,
     sha256,
     unified_diff,
 )
@@ -207,8 +208,13 @@ def _use_mirror_locked(
         _settle(journal, store)
     plans: list[_Plan] = []
     unchanged: list[Path] = []
+    seen: set[Path] = set()
     for target in chosen:
         for spec in target.files(ctx):
+            real = resolve(spec.path)
+            if real in seen:
+                continue  # one file reached twice through a symlink: planned once, first rules
+            seen.add(real)
             plan, state = _plan_file(target, spec, url, journal, store)
             if plan is not None:
                 plans.append(plan)
