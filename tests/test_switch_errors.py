@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -182,6 +185,32 @@ def test_unwritable_directory_changes_nothing(sandbox: Sandbox) -> None:
         assert_same_tree(before, _everything(sandbox), mtime=True)
     finally:
         folder.chmod(0o755)
+
+
+@contextlib.contextmanager
+def _immutable(path: Path) -> Iterator[None]:
+    """``chattr +i``: refused even to root, so the permission path runs in CI as well."""
+    if not shutil.which("chattr"):
+        pytest.skip("no chattr on this machine")
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i not supported here: {made.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_write_refused_midway_rolls_back_every_file(sandbox: Sandbox) -> None:
+    """The buildout directory refuses new files: pip and pydistutils, written before it,
+    are put back and the one-line error names the refused path."""
+    _all_good(sandbox)
+    before = _everything(sandbox)
+    with _immutable(_path(sandbox, "buildout").parent):
+        message = assert_one_line_error(sandbox.run("use-mirror", URL, "--force"))
+    assert ".buildout" in message and "nothing was changed" in message, message
+    assert_same_tree(before, _everything(sandbox), mtime=False)
+    assert ok_json(sandbox, "restore", "--json")["nothing_to_restore"] is True
 
 
 @pytest.mark.parametrize(
