@@ -57,22 +57,13 @@ def choose_mirror(
     return Choice(report=report, ranking=ranking, best=best, network_down=not any(answered))
 
 
-def pick(
-    settings: Settings,
-    entries: Sequence[MirrorEntry],
-    *,
-    url: str | None,
-    on_result: Callable[[ProbeResult], None] | None = None,
-) -> tuple[str, Choice]:
-    """The URL `use-mirror` should switch to, and the probe that chose it.
+def pick(choice: Choice, *, url: str | None) -> str:
+    """The URL `use-mirror` switches to: ``url`` if it passed the probe, else the best.
 
-    With ``url`` (``entries`` is then that one mirror), it must pass the probe; without,
-    the best of ``entries`` wins. Raises ``SwitchError`` with the reasons when nothing
-    may be chosen.
+    Raises ``SwitchError`` with the reasons when nothing may be chosen.
     """
-    choice = choose_mirror(settings, mirrors=entries, on_result=on_result)
     if choice.best is not None:
-        return choice.best.result.url, choice
+        return choice.best.result.url
     if url is not None:
         reason = choice.ranking[0].reason if choice.ranking else "no answer"
         raise SwitchError(

@@ -9,7 +9,7 @@ import functools
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
@@ -21,7 +21,7 @@ from pypi_switch.urls import redact_text
 
 if TYPE_CHECKING:
     from pypi_switch.choose import Choice
-    from pypi_switch.config import Settings
+    from pypi_switch.config import MirrorEntry, Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -144,9 +144,16 @@ def use_mirror_cmd(
     switch.choose_targets(ctx, target)  # a usage error is told before any probing
     choice = None
     if url is None or not force:
+        from pypi_switch import catalogue, choose
+
         if url is not None:
             url = switch.check_url(url, allow_insecure=allow_insecure)
-        url, choice = _probe_and_pick(ctx.settings, url, mirror, timeout, canary, upstream, as_json)
+        settings = catalogue.with_overrides(
+            ctx.settings, timeout=timeout, canary=canary, upstream=upstream
+        )
+        entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
+        choice = _probe(settings, entries, err=True, quiet=as_json)
+        url = choose.pick(choice, url=url)
     result = switch.use_mirror(
         ctx, url, targets=target, dry_run=dry_run, allow_insecure=allow_insecure
     )
@@ -156,32 +163,22 @@ def use_mirror_cmd(
         render.emit(render.use_mirror_text(result, choice))
 
 
-def _probe_and_pick(
-    settings: Settings,
-    url: str | None,
-    mirror: list[str] | None,
-    timeout: float | None,
-    canary: str | None,
-    upstream: str | None,
-    quiet: bool,
-) -> tuple[str, Choice]:
+def _probe(settings: Settings, entries: Sequence[MirrorEntry], *, err: bool, quiet: bool) -> Choice:
+    """Probe with a live view (on stderr when stdout must carry only the result)."""
     import contextlib
 
     from rich.console import Console
 
-    from pypi_switch import catalogue, choose, probe_view
+    from pypi_switch import choose, probe_view
 
-    settings = catalogue.with_overrides(settings, timeout=timeout, canary=canary, upstream=upstream)
-    entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
-    # Progress goes to stderr: stdout carries only the result, for scripts.
+    console = Console(stderr=err, highlight=False)
     view = probe_view.ProbeView(
-        Console(stderr=True, highlight=False),
-        entries,
-        upstream=settings.upstream,
-        timeout=settings.timeout,
+        console, entries, upstream=settings.upstream, timeout=settings.timeout
     )
     with contextlib.nullcontext(view) if quiet else view:
-        return choose.pick(settings, entries, url=url, on_result=None if quiet else view.on_result)
+        return choose.choose_mirror(
+            settings, mirrors=entries, on_result=None if quiet else view.on_result
+        )
 
 
 @app.command("restore")
@@ -244,12 +241,11 @@ def probe_cmd(
     ] = None,
 ) -> None:
     """Probe mirrors in parallel under one deadline and rank them, with reasons."""
-    import contextlib
     import json
 
     from rich.console import Console
 
-    from pypi_switch import catalogue, probe, probe_view, rank
+    from pypi_switch import catalogue, probe_view
     from pypi_switch.config import load_settings
     from pypi_switch.paths import Paths
 
@@ -259,25 +255,14 @@ def probe_cmd(
         canary=canary,
         upstream=upstream,
     )
-    mirrors = catalogue.mirrors_to_probe(settings, mirror or ())
-    console = Console(highlight=False)
-    view = probe_view.ProbeView(
-        console, mirrors, upstream=settings.upstream, timeout=settings.timeout
-    )
-    with contextlib.nullcontext(view) if as_json else view:
-        report = probe.probe_mirrors(
-            mirrors,
-            canary=settings.canary,
-            upstream=settings.upstream,
-            timeout=settings.timeout,
-            on_result=None if as_json else view.on_result,
-        )
-    ranked = rank.rank(report, max_lag=settings.max_lag)
+    entries = catalogue.mirrors_to_probe(settings, mirror or ())
+    choice = _probe(settings, entries, err=False, quiet=as_json)
+    ranked = list(choice.ranking)
     if as_json:
         typer.echo(json.dumps(probe_view.ranked_json(ranked), indent=2))
     else:
-        probe_view.show_ranked(console, ranked, report)
-    if not any(x.ok for x in ranked):
+        probe_view.show_ranked(Console(highlight=False), ranked, choice.report)
+    if choice.best is None:
         raise typer.Exit(EXIT_FAILED)
 
 
