@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pypi_switch.errors import SwitchError
 
@@ -98,9 +98,3 @@ def needs_trusted_host(url: str) -> bool:
 def is_pypi(url: str) -> bool:
     return host_of(url) in ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
 
-
-def strip_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
