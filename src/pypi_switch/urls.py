@@ -97,4 +97,3 @@ def needs_trusted_host(url: str) -> bool:
 
 def is_pypi(url: str) -> bool:
     return host_of(url) in ("pypi.org", "pypi.python.org", "files.pythonhosted.org")
-
