@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pypi_switch.config import Settings
-from pypi_switch.paths import Paths
+from pypi_switch.paths import LINUX, Paths, Place
 from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Target
 from pypi_switch.targets.pdm import PDM, PdmTarget
 from pypi_switch.targets.uv import UV, UvTarget
@@ -266,14 +266,7 @@ def test_wrong_shapes_are_parse_errors(kind: str, text: str) -> None:
 def _ctx(tmp_path: Path, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Context:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    paths = Paths(
-        home=home,
-        config_home=home / ".config",
-        state_home=home / ".local" / "state",
-        buildout_home=home / ".buildout",
-        config_dirs=(),
-        cwd=cwd or tmp_path,
-    )
+    paths = Paths.for_place(Place.of(LINUX, {"HOME": str(home)}), cwd or tmp_path)
     return Context(paths=paths, settings=Settings(), environ=dict(environ or {}))
 
 

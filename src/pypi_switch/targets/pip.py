@@ -146,20 +146,8 @@ class _Layer:
 
 def pip_layers(ctx: Context) -> list[_Layer]:
     """pip's config files in load order (later wins), parsed; unreadable ones are skipped."""
-    env = ctx.environ
-    candidates: list[tuple[Path, str]] = [(p, "global") for p in ctx.paths.pip_global]
-    config_file = env.get("PIP_CONFIG_FILE")
-    env_file = Path(config_file) if config_file and config_file != os.devnull else None
-    if not (env_file and env_file.exists()):
-        candidates += [(ctx.paths.pip_legacy, "user"), (ctx.paths.pip_user, "user")]
-    if env.get("VIRTUAL_ENV"):
-        candidates.append((Path(env["VIRTUAL_ENV"]) / "pip.conf", "site"))
-    if env_file:
-        candidates.append((env_file, "env-file"))
-    if config_file == os.devnull:
-        candidates = []
     layers = []
-    for path, kind in candidates:
+    for path, kind in ctx.paths.pip_layers():
         try:
             state = read_state(path)
             if state.data is None:
