@@ -341,6 +341,7 @@ def configs(box: Sandbox) -> dict[Path, bytes | None]:
 STEPS = 11
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", range(1, STEPS + 1))
 def test_sigkill_mid_switch_then_restore_recovers(
     sandbox: Sandbox, mirror: PypiServer, step: int
@@ -358,6 +359,7 @@ def test_sigkill_mid_switch_then_restore_recovers(
     assert not status(sandbox)["switched"]
 
 
+@pytest.mark.slow
 def test_an_automatic_switch_has_that_many_write_steps(
     sandbox: Sandbox, mirror: PypiServer
 ) -> None:
@@ -368,6 +370,7 @@ def test_an_automatic_switch_has_that_many_write_steps(
     assert status(sandbox)["mode"] == "auto"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_switch_then_the_next_tick_finishes_it(
     sandbox: Sandbox, mirror: PypiServer
 ) -> None:
@@ -390,6 +393,7 @@ def test_sigkill_mid_switch_then_the_next_tick_finishes_it(
     assert_same_tree(before, files(sandbox))
 
 
+@pytest.mark.slow
 def test_an_interrupted_switch_is_undone_when_upstream_is_back(
     sandbox: Sandbox, upstream: PypiServer, mirror: PypiServer
 ) -> None:

@@ -439,7 +439,7 @@ def test_probe_command_under_fire(
         for u in urls:
             args += ["--mirror", u]
         start = time.monotonic()
-        out = sandbox.run(*args, env={"REQUESTS_CA_BUNDLE": str(pem)})
+        out = sandbox.run_process(*args, env={"REQUESTS_CA_BUNDLE": str(pem)})
         elapsed = time.monotonic() - start
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)

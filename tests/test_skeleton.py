@@ -12,7 +12,7 @@ from tests.support.sandbox import Sandbox
 
 
 def test_version_from_console_script_and_module(sandbox: Sandbox) -> None:
-    out = sandbox.run("--version")
+    out = sandbox.run_process("--version")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"pypi-switch {__version__}"
     out = sandbox.command(["pypi-switch", "--version"])

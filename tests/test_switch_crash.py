@@ -147,6 +147,7 @@ def test_a_clean_switch_gives_the_expected_bytes(tmp_path: Path) -> None:
     assert not _not_original(box, "after restore")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_io_error_at_each_write_step_is_all_or_nothing(tmp_path: Path, chunk: int) -> None:
     steps = _steps(tmp_path, *SWITCH, kill=False)
@@ -168,6 +169,7 @@ def test_io_error_at_each_write_step_is_all_or_nothing(tmp_path: Path, chunk: in
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_crash_at_each_write_step_then_restore(tmp_path: Path, chunk: int) -> None:
     steps = _steps(tmp_path, *SWITCH, kill=True)
@@ -183,6 +185,7 @@ def test_crash_at_each_write_step_then_restore(tmp_path: Path, chunk: int) -> No
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_crash_during_restore_then_restore_again(tmp_path: Path, chunk: int) -> None:
     steps = _steps(tmp_path, "restore", kill=True, prepare=True)

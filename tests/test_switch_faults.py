@@ -120,6 +120,7 @@ def test_failure_while_switching_again_keeps_the_first_switch(
     assert _snapshot(sandbox) == original
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", range(1, 10))
 def test_sigkill_at_any_write_step_leaves_each_file_whole(
     sandbox: Sandbox, mirror: PypiServer, step: int
@@ -152,6 +153,7 @@ def test_sigkill_at_any_write_step_leaves_each_file_whole(
     assert _snapshot(sandbox) == original
 
 
+@pytest.mark.slow
 def test_sigkill_then_switching_again_completes(sandbox: Sandbox, mirror: PypiServer) -> None:
     original = _setup(sandbox)
     run = sandbox.command(

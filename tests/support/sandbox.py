@@ -3,7 +3,7 @@
 The machines that run these tests reach their package registry through their own pip
 configuration; the tool rewrites exactly such files. So each test gets a fresh HOME, no
 ``PIP_*``/``XDG_*``/``UV_*``/``PDM_*``/``BUILDOUT_HOME`` from the outer environment, and
-subprocesses start from an almost empty environment.
+the tool and subprocesses run with an almost empty environment.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.inprocess import run_cli
 
 __all__ = ["SANDBOXED_PREFIXES", "RealHomeGuard", "Sandbox", "scrub_environ"]
 
@@ -90,6 +92,24 @@ class Sandbox:
 
     # -- running things -------------------------------------------------------------------
     def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """``python -m pypi_switch ARGS`` inside the sandbox, run in this process.
+
+        It sees what that subprocess would see (see tests/support/inprocess.py); a test
+        that needs a real process (to kill it, hook its ``os`` calls, time its start-up,
+        run several at once) uses :meth:`run_process`.
+        """
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        return run_cli(args, env=full_env, cwd=cwd or self.project, input=input, timeout=timeout)
+
+    def run_process(
         self,
         *args: str,
         cwd: Path | None = None,
