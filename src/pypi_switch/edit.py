@@ -17,7 +17,9 @@ import hashlib
 import os
 import re
 import stat
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,8 @@ __all__ = [
 BOM = b"\xef\xbb\xbf"
 TMP_SUFFIX = ".pypi-switch-tmp"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
+# Seconds to wait for a file another program holds open (Windows only: see _replace).
+IN_USE_PATIENCE = 2.0 if sys.platform == "win32" else 0.0
 
 
 @dataclass(frozen=True)
@@ -178,11 +182,12 @@ def atomic_write(
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        if uid is not None and gid is not None and (uid, gid) != (os.getuid(), os.getgid()):
-            # Not root: the file becomes ours, as any editor would leave it.
+        # Not root: the file becomes ours, as any editor would leave it (no owners on Windows).
+        owned = hasattr(os, "getuid") and (uid, gid) == (os.getuid(), os.getgid())
+        if uid is not None and gid is not None and hasattr(os, "chown") and not owned:
             with contextlib.suppress(PermissionError):
                 os.chown(tmp, uid, gid)
-        os.replace(tmp, real)
+        _replace(tmp, real)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -190,6 +195,38 @@ def atomic_write(
             raise SwitchError(f"{real}: cannot write: {exc.strerror or exc}") from None
         raise
     _fsync_dir(real.parent)
+
+
+def _replace(tmp: str, real: Path) -> None:
+    """``os.replace``, waiting briefly for a file another program holds open.
+
+    Windows refuses to replace a file that another process has open without delete sharing
+    (an editor, an indexer, an antivirus scan): that passes in a moment. POSIX renames
+    never wait on readers, so there a refusal is final at once.
+    """
+    delay, waited = 0.05, 0.0
+    while True:
+        try:
+            os.replace(tmp, real)
+            return
+        except PermissionError:
+            if waited >= IN_USE_PATIENCE or _read_only(real):
+                if IN_USE_PATIENCE and not _read_only(real):
+                    raise SwitchError(
+                        f"{real}: in use by another program; close it and try again"
+                    ) from None
+                raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.5)
+
+
+def _read_only(real: Path) -> bool:
+    """The file has no write bit: on Windows, its read-only attribute."""
+    try:
+        return not os.stat(real).st_mode & stat.S_IWRITE
+    except OSError:
+        return False
 
 
 def remove_stale_temps(real: Path) -> None:

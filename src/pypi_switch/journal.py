@@ -1,6 +1,7 @@
 """Pristine backups and the intent log that make every switch undoable.
 
-Layout of the state dir (0700; files 0600, a pip.conf can hold credentials)::
+Layout of the state dir (0700; files 0600, a pip.conf can hold credentials; on Windows,
+where a mode is only the read-only bit, the profile folder's ACL keeps it to the user)::
 
     journal.json        what is switched, to what, and per file: original hash and mode,
                         what was written (hash + the options set), what is being written
@@ -159,8 +160,9 @@ class StateStore:
     def lock(self, *, timeout: float) -> Iterator[None]:
         """Hold the state lock; raise ``Busy`` if another run holds it past ``timeout``.
 
-        The lock is an flock: the kernel drops it when its holder dies, so a killed run
-        never blocks the next one.
+        filelock takes the OS's own lock on every platform (flock on Unix, ``msvcrt.locking``
+        on Windows): the OS drops it when its holder dies, so a killed run never blocks the
+        next one. ``_HELD`` makes it re-entrant within one process.
         """
         key = str(self.dir.absolute())
         if key in _HELD:  # this process holds it already (an auto tick calling restore)
