@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-import pwd
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +11,27 @@ from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import SANDBOXED_NAMES, SANDBOXED_PREFIXES, RealHomeGuard, Sandbox
 from tests.support.wheels import build_wheel
 
+
+def _account_home() -> Path:
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except ImportError:  # Windows
+        return Path.home()
+
+
 # Taken once, before any test can touch the environment.
-_REAL_HOMES = {Path(os.environ.get("HOME", "/nonexistent")), Path(pwd.getpwuid(os.getuid()).pw_dir)}
+_REAL_HOMES = {Path(os.environ.get("HOME", "/nonexistent")), _account_home()}
 _GUARDS = [RealHomeGuard(h) for h in _REAL_HOMES]
 
 CANARY = "canary-pkg"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("linux_only")
+    if mark is not None and not sys.platform.startswith("linux"):
+        pytest.skip(f"Linux only: {mark.args[0] if mark.args else 'see the test'}")
 
 
 @pytest.fixture(autouse=True)

@@ -123,6 +123,7 @@ def pip_download(box: Sandbox, dest: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.linux_only("POSIX file modes")
 def test_outage_switch_pip_and_back(
     sandbox: Sandbox, upstream: PypiServer, mirror: PypiServer, mirror2: PypiServer
 ) -> None:
@@ -220,6 +221,7 @@ def test_switching_back_keeps_the_users_later_edits(
     assert sandbox.buildout_default.read_text() == BUILDOUT
 
 
+@pytest.mark.linux_only("POSIX file modes")
 def test_the_log_is_rotated_past_its_cap(sandbox: Sandbox, upstream: PypiServer) -> None:
     configure(sandbox, upstream.index_url, [])
     log = sandbox.state_dir / "auto.log"
@@ -343,6 +345,7 @@ STEPS = 11
 
 @pytest.mark.slow
 @pytest.mark.parametrize("step", range(1, STEPS + 1))
+@pytest.mark.linux_only("SIGKILL at a write step")
 def test_sigkill_mid_switch_then_restore_recovers(
     sandbox: Sandbox, mirror: PypiServer, step: int
 ) -> None:
@@ -360,6 +363,7 @@ def test_sigkill_mid_switch_then_restore_recovers(
 
 
 @pytest.mark.slow
+@pytest.mark.linux_only("SIGKILL at a write step")
 def test_an_automatic_switch_has_that_many_write_steps(
     sandbox: Sandbox, mirror: PypiServer
 ) -> None:
@@ -371,6 +375,7 @@ def test_an_automatic_switch_has_that_many_write_steps(
 
 
 @pytest.mark.slow
+@pytest.mark.linux_only("SIGKILL at a write step")
 def test_sigkill_mid_switch_then_the_next_tick_finishes_it(
     sandbox: Sandbox, mirror: PypiServer
 ) -> None:
@@ -394,6 +399,7 @@ def test_sigkill_mid_switch_then_the_next_tick_finishes_it(
 
 
 @pytest.mark.slow
+@pytest.mark.linux_only("SIGKILL at a write step")
 def test_an_interrupted_switch_is_undone_when_upstream_is_back(
     sandbox: Sandbox, upstream: PypiServer, mirror: PypiServer
 ) -> None:

@@ -23,6 +23,8 @@ from tests.support.switching import DEAD_URL, ERROR_PREFIX, ok, write
 URL = DEAD_URL
 CHUNKS = 3  # each mode's steps are spread over this many tests, for pytest-xdist
 
+pytestmark = pytest.mark.linux_only("SIGKILL at a write step")
+
 
 def _files(box: Sandbox) -> dict[str, Path]:
     return {

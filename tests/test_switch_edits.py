@@ -43,6 +43,7 @@ def _resolved(paths: list[str]) -> set[Path]:
 # -- file properties ------------------------------------------------------------------------
 
 
+@pytest.mark.linux_only("POSIX file modes")
 def test_file_modes_are_kept(sandbox: Sandbox) -> None:
     write(sandbox.pip_conf, "[global]\nindex-url = https://old.example/simple\n", mode=0o600)
     write(sandbox.pydistutils, "[easy_install]\nzip_ok = 0\n", mode=0o640)
@@ -56,7 +57,10 @@ def test_file_modes_are_kept(sandbox: Sandbox) -> None:
     assert _mode(sandbox.buildout_default) == 0o604
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+@pytest.mark.skipif(
+    getattr(os, "geteuid", lambda: -1)() != 0, reason="changing a file's owner needs root"
+)
+@pytest.mark.linux_only("file owners (os.chown)")
 def test_file_owner_is_kept(sandbox: Sandbox) -> None:
     write(sandbox.pip_conf, "[global]\nindex-url = https://old.example/simple\n", mode=0o640)
     os.chown(sandbox.pip_conf, 4321, 4322)
@@ -68,6 +72,7 @@ def test_file_owner_is_kept(sandbox: Sandbox) -> None:
     assert (st.st_uid, st.st_gid, _mode(sandbox.pip_conf)) == (4321, 4322, 0o640)
 
 
+@pytest.mark.linux_only("symlinks need a privilege on Windows")
 def test_symlinked_configs_are_edited_at_their_target(sandbox: Sandbox) -> None:
     dotfiles = sandbox.root / "dotfiles"
     pip_real = write(dotfiles / "pip.conf", "[global]\nindex-url = https://old.example/simple\n")
@@ -109,6 +114,7 @@ def test_a_second_identical_run_touches_nothing(sandbox: Sandbox) -> None:
     assert sandbox.pip_conf.read_text() == "[global]\nindex-url = https://old.example/simple\n"
 
 
+@pytest.mark.linux_only("POSIX file modes")
 def test_state_dir_is_private(sandbox: Sandbox) -> None:
     write(sandbox.pip_conf, "[global]\nindex-url = https://token:s3cret@corp.example/simple\n")
     ok(sandbox, "use-mirror", URL, "--force")
@@ -122,6 +128,7 @@ def test_state_dir_is_private(sandbox: Sandbox) -> None:
         assert _mode(path) == expected, f"{path}: {oct(_mode(path))}"
 
 
+@pytest.mark.linux_only("POSIX file modes")
 def test_state_dir_is_private_even_with_a_permissive_umask(sandbox: Sandbox) -> None:
     write(sandbox.pip_conf, "[global]\nindex-url = https://token:s3cret@corp.example/simple\n")
     script = f'umask 000 && exec python -m pypi_switch use-mirror "{URL}" --force'
@@ -371,6 +378,7 @@ def test_usage_errors_exit_2(sandbox: Sandbox, args: tuple[str, ...]) -> None:
     assert_same_tree(before, snapshot(sandbox.root), mtime=True)
 
 
+@pytest.mark.linux_only("symlinks need a privilege on Windows")
 def test_user_pip_conf_linked_to_the_legacy_one_is_edited_once(sandbox: Sandbox) -> None:
     """Dotfile managers link one pip.conf to the other: the fuller rules of the legacy
     file apply (here: trusted-host for a plain-http remote mirror), not the XDG file's."""

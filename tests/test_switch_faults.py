@@ -26,6 +26,8 @@ BUILDOUT_DEFAULT = "[buildout]\n# user defaults\nnewest = false\n"
 PROJECT = "[buildout]\nparts =\neggs += foo\nindex = https://proj.example/simple\n"
 SECOND_URL = "http://127.0.0.1:9/simple/"
 
+pytestmark = pytest.mark.linux_only("SIGKILL and I/O errors injected at every write step")
+
 
 def _setup(box: Sandbox) -> dict[Path, bytes | None]:
     # The four classic targets, whatever is on PATH (uv or pdm would add write steps).

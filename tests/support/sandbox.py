@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pypi_switch.paths import Paths, Place
 from tests.support.inprocess import run_cli
 
 __all__ = ["SANDBOXED_PREFIXES", "RealHomeGuard", "Sandbox", "scrub_environ"]
@@ -24,6 +25,11 @@ SANDBOXED_PREFIXES = ("PIP_", "UV_", "PDM_", "XDG_", "BUILDOUT_", "PYPI_SWITCH_"
 SANDBOXED_NAMES = ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONUSERBASE", "NO_COLOR", "FORCE_COLOR")
 
 VENV_BIN = str(Path(sys.executable).parent)
+_SYSTEM_PATH = (
+    [os.path.join(os.environ.get("SYSTEMROOT", "C:\\Windows"), "System32")]
+    if sys.platform == "win32"
+    else ["/usr/local/bin", "/usr/bin", "/bin"]
+)
 
 
 def scrub_environ(environ: Mapping[str, str]) -> dict[str, str]:
@@ -50,7 +56,7 @@ class Sandbox:
             d.mkdir(parents=True, exist_ok=True)
         env = {
             "HOME": str(home),
-            "PATH": f"{VENV_BIN}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "PATH": os.pathsep.join([VENV_BIN, *_SYSTEM_PATH]),
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "XDG_CONFIG_DIRS": str(xdg_dirs),
@@ -58,32 +64,46 @@ class Sandbox:
             "PIP_NO_INPUT": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
+        if sys.platform == "win32":
+            # The profile folders Windows takes from these; SYSTEMROOT keeps Python alive.
+            env.update(
+                USERPROFILE=str(home),
+                APPDATA=str(home / "AppData" / "Roaming"),
+                LOCALAPPDATA=str(home / "AppData" / "Local"),
+                PROGRAMDATA=str(root / "ProgramData"),
+                SYSTEMROOT=os.environ.get("SYSTEMROOT", "C:\\Windows"),
+            )
         return cls(root=root, home=home, project=project, env=env)
+
+    @property
+    def paths(self) -> Paths:
+        """Where the tool looks in this sandbox, on this OS (paths.py decides)."""
+        return Paths.for_place(Place.current(self.env), self.project)
 
     # -- paths the tool uses, for the tests' convenience ----------------------------------
     @property
     def pip_conf(self) -> Path:
-        return self.home / ".pip" / "pip.conf"
+        return self.paths.pip_legacy
 
     @property
     def pip_user_conf(self) -> Path:
-        return self.home / ".config" / "pip" / "pip.conf"
+        return self.paths.pip_user
 
     @property
     def pydistutils(self) -> Path:
-        return self.home / ".pydistutils.cfg"
+        return self.paths.pydistutils
 
     @property
     def buildout_default(self) -> Path:
-        return self.home / ".buildout" / "default.cfg"
+        return self.paths.buildout_default
 
     @property
     def tool_config(self) -> Path:
-        return self.home / ".config" / "pypi-switch" / "config.toml"
+        return self.paths.tool_config
 
     @property
     def state_dir(self) -> Path:
-        return self.home / ".local" / "state" / "pypi-switch"
+        return self.paths.state_dir
 
     def write_config(self, text: str) -> Path:
         self.tool_config.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +193,14 @@ class RealHomeGuard:
             home / ".config" / "pypi-switch" / "config.toml",
             home / ".local" / "state" / "pypi-switch",
         ]
+        # and wherever this OS puts them (~/Library/..., %APPDATA%\...)
+        real = Paths.for_place(Place.current(), Path.cwd())
+        for path in (real.pip_legacy, real.pip_user, real.pydistutils, real.buildout_default):
+            self.paths.append(path)
+        for path in (real.uv_user, real.pdm_user, real.poetry_config, real.tool_config):
+            self.paths.append(path)
+        self.paths.append(real.state_dir)
+        self.paths = list(dict.fromkeys(self.paths))
         self.before = dict(self._snapshot())
 
     def _snapshot(self) -> Iterator[tuple[Path, str | None]]:
