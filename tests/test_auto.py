@@ -22,6 +22,7 @@ from pypi_switch.auto import (
 )
 from pypi_switch.auto_view import tick_text
 from pypi_switch.config import AutoSettings, Settings
+from pypi_switch.paths import LINUX, Paths, Place
 from pypi_switch.schedule import find_command, schedule
 
 SETTINGS = Settings(auto=AutoSettings(fail_after=2, recover_after=3))
@@ -296,18 +297,25 @@ def test_a_failure_is_left_to_the_error_line() -> None:
 # -- schedule -------------------------------------------------------------------------------------
 
 
+def _linux(tmp_path: Path, env: dict[str, str]) -> Paths:
+    env = {"HOME": str(tmp_path), **env}
+    return Paths.for_place(Place.of(LINUX, env), tmp_path)
+
+
 def test_schedule_is_absolute_and_keeps_the_variables_that_move_files(tmp_path: Path) -> None:
-    env = {"XDG_STATE_HOME": "/srv/my state", "HOME": "/home/u", "PIP_FIND_LINKS": "/x"}
-    plan = schedule(("/opt/bin/pypi-switch",), env, tmp_path)
+    env = {"XDG_STATE_HOME": "/srv/my state", "PIP_FIND_LINKS": "/x"}
+    plan = schedule(("/opt/bin/pypi-switch",), _linux(tmp_path, env))
     assert plan.crontab == "*/5 * * * * XDG_STATE_HOME='/srv/my state' /opt/bin/pypi-switch auto"
-    assert 'Environment="XDG_STATE_HOME=/srv/my state"\n' in plan.service
-    assert "ExecStart=/opt/bin/pypi-switch auto\n" in plan.service
-    assert "OnCalendar=*:0/5\n" in plan.timer
-    assert plan.unit_dir == tmp_path / "systemd" / "user"
+    assert plan.systemd is not None and plan.launchd is None and plan.task is None
+    assert 'Environment="XDG_STATE_HOME=/srv/my state"\n' in plan.systemd.service
+    assert "ExecStart=/opt/bin/pypi-switch auto\n" in plan.systemd.service
+    assert "OnCalendar=*:0/5\n" in plan.systemd.timer
+    assert plan.systemd.unit_dir == tmp_path / ".config" / "systemd" / "user"
     # cron reads a bare % as a newline; systemd as a specifier
-    odd = schedule(("/opt/100%/pypi-switch",), {}, tmp_path)
+    odd = schedule(("/opt/100%/pypi-switch",), _linux(tmp_path, {}))
+    assert odd.crontab is not None and odd.systemd is not None
     assert odd.crontab.endswith("/opt/100\\%/pypi-switch auto")
-    assert "ExecStart=/opt/100%%/pypi-switch auto" in odd.service
+    assert "ExecStart=/opt/100%%/pypi-switch auto" in odd.systemd.service
 
 
 def test_find_command_prefers_the_console_script(tmp_path: Path) -> None:

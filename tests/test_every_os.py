@@ -6,6 +6,7 @@ files the targets can read, so the target tests below run Windows' rules on Linu
 
 from __future__ import annotations
 
+import plistlib
 import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -13,6 +14,7 @@ import pytest
 
 from pypi_switch.config import Settings
 from pypi_switch.paths import LINUX, MACOS, WINDOWS, Paths, Place, shown
+from pypi_switch.schedule import LABEL, TASK, find_command, schedule
 from pypi_switch.targets.base import Context, FileSpec
 from pypi_switch.targets.buildout import BUILDOUT
 from pypi_switch.targets.pdm import PDM
@@ -120,3 +122,84 @@ def test_macos_targets_follow_pip_and_platformdirs(tmp_path: Path) -> None:
     assert PDM.files(_macos(tmp_path)) == [FileSpec(support / "pdm" / "config.toml")]
     assert UV.files(_macos(tmp_path)) == [FileSpec(home / ".config" / "uv" / "uv.toml")]
     assert _macos(tmp_path).paths.tool_config == support / "pypi-switch" / "config.toml"
+
+
+# -- schedule per OS --------------------------------------------------------------------------
+
+
+def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> None:
+    from pypi_switch.auto_view import schedule_text
+
+    env = {"HOME": "/Users/ann", "XDG_DATA_HOME": "/Users/ann/data", "PIP_INDEX_URL": "x"}
+    paths = Paths.for_place(Place.of(MACOS, env), tmp_path)
+    plan = schedule(("/Users/ann/.local/bin/pypi-switch",), paths, uid=501)
+    assert plan.launchd is not None and plan.systemd is None and plan.task is None
+    assert plan.launchd.path == Path("/Users/ann/Library/LaunchAgents/pypi-switch.auto.plist")
+    job = plistlib.loads(plan.launchd.plist.encode())
+    assert job == {
+        "Label": LABEL,
+        "ProgramArguments": ["/Users/ann/.local/bin/pypi-switch", "auto"],
+        "StartInterval": 300,
+        "ProcessType": "Background",
+        "EnvironmentVariables": {"XDG_DATA_HOME": "/Users/ann/data"},
+    }
+    text = schedule_text(plan, log="~/Library/Application Support/pypi-switch/auto.log")
+    assert "cat > /Users/ann/Library/LaunchAgents/pypi-switch.auto.plist <<'EOF'\n" in text
+    assert (
+        "launchctl bootstrap gui/501 /Users/ann/Library/LaunchAgents/pypi-switch.auto.plist\n"
+        in text
+    )
+    assert "launchctl bootout gui/501/pypi-switch.auto" in text
+    assert f"\n{plan.crontab}\n" in text  # cron works on macOS too
+    assert "systemctl" not in text
+    # the pasted heredoc is exactly the plist
+    body = text.split("<<'EOF'\n", 1)[1].split("EOF\n", 1)[0]
+    assert plistlib.loads(body.encode()) == job
+
+
+def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
+    from pypi_switch.auto_view import schedule_text
+
+    env = {**WIN_ENV, "PIP_CONFIG_FILE": "C:\\cfg\\pip.ini"}
+    paths = Paths.for_place(Place.of(WINDOWS, env), tmp_path)
+    exe = "C:\\Program Files\\Python313\\Scripts\\pypi-switch.exe"
+    plan = schedule((exe,), paths)
+    assert plan.task is not None and plan.crontab is None and plan.launchd is None
+    assert plan.task.create == (
+        'schtasks /Create /SC MINUTE /MO 5 /TN "pypi-switch auto" '
+        '/TR "\\"C:\\Program Files\\Python313\\Scripts\\pypi-switch.exe\\" auto" /F'
+    )
+    assert plan.task.delete == 'schtasks /Delete /TN "pypi-switch auto" /F'
+    assert not plan.task.too_long
+    text = schedule_text(plan, log="%LOCALAPPDATA%\\pypi-switch\\auto.log")
+    assert f"\n{plan.task.create}\n" in text
+    assert 'setx PIP_CONFIG_FILE "C:\\cfg\\pip.ini"\n' in text
+    assert f"REM To stop: {plan.task.delete}\n" in text
+    assert "REM Each tick is logged in %LOCALAPPDATA%\\pypi-switch\\auto.log\n" in text
+    assert TASK == "pypi-switch auto"
+    deep = schedule(("C:\\" + "x" * 260 + "\\pypi-switch.exe",), paths)
+    assert deep.task is not None and deep.task.too_long
+    assert "longer than schtasks accepts" in schedule_text(deep, log="x")
+
+
+def test_linux_schedule_is_cron_and_a_systemd_timer(tmp_path: Path) -> None:
+    from pypi_switch.auto_view import schedule_text
+
+    paths = Paths.for_place(Place.of(LINUX, {"HOME": "/home/ann"}), tmp_path)
+    plan = schedule(("/home/ann/.local/bin/pypi-switch",), paths)
+    text = schedule_text(plan, log="~/.local/state/pypi-switch/auto.log")
+    assert plan.crontab == "*/5 * * * * /home/ann/.local/bin/pypi-switch auto"
+    assert "systemctl --user enable --now pypi-switch-auto.timer" in text
+    assert "launchctl" not in text and "schtasks" not in text
+
+
+def test_find_command_knows_windows_launchers(tmp_path: Path) -> None:
+    scripts = tmp_path / "Scripts"
+    scripts.mkdir()
+    exe = scripts / "pypi-switch.exe"
+    exe.write_bytes(b"MZ")
+    exe.chmod(0o755)
+    python = scripts / "python.exe"
+    # argv[0] of a launcher may lack its suffix; from `python -m`, the launcher beside python
+    assert find_command(str(scripts / "pypi-switch"), str(python), "") == (str(exe),)
+    assert find_command("-m", str(python), "") == (str(exe),)

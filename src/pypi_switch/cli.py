@@ -316,14 +316,15 @@ def auto_cmd(
 @app.command("schedule")
 @handled
 def schedule_cmd() -> None:
-    """Print a crontab line and a systemd user timer that run `auto` every 5 minutes."""
+    """Print what runs `auto` every 5 minutes here: cron and a systemd timer (Linux), a
+    LaunchAgent (macOS), a Task Scheduler task (Windows); and how to stop it."""
     from pypi_switch import auto, auto_view, render, schedule
     from pypi_switch.paths import Paths
 
     paths = Paths.from_environ()
     command = schedule.find_command(sys.argv[0], sys.executable, os.environ.get("PATH"))
-    plan = schedule.schedule(command, os.environ, paths.config_home)
-    render.emit(auto_view.schedule_text(plan, log=auto.log_path(paths.state_dir)))
+    plan = schedule.schedule(command, paths, uid=os.getuid() if hasattr(os, "getuid") else None)
+    render.emit(auto_view.schedule_text(plan, log=paths.show(auto.log_path(paths.state_dir))))
 
 
 def main() -> None:
