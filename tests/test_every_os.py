@@ -203,3 +203,36 @@ def test_find_command_knows_windows_launchers(tmp_path: Path) -> None:
     # argv[0] of a launcher may lack its suffix; from `python -m`, the launcher beside python
     assert find_command(str(scripts / "pypi-switch"), str(python), "") == (str(exe),)
     assert find_command("-m", str(python), "") == (str(exe),)
+
+
+def test_windows_warnings_name_files_the_windows_way(tmp_path: Path) -> None:
+    other = tmp_path / "other.ini"
+    other.write_text("[global]\nextra-index-url = https://pypi.org/simple\n")
+    ctx = _windows(tmp_path, PIP_CONFIG_FILE=str(other))
+    warnings = PIP.warnings(ctx)
+    assert warnings[0] == (
+        f"PIP_CONFIG_FILE={other}: pip reads that file last and skips "
+        "%USERPROFILE%\\pip\\pip.ini and %APPDATA%\\pip\\pip.ini"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.cfg").write_text("[easy_install]\nindex_url = https://x.example/simple\n")
+    assert PYDISTUTILS.warnings(ctx) == [
+        f"{PureWindowsPath(project / 'setup.cfg')} sets [easy_install] index_url and overrides "
+        "%USERPROFILE%\\pydistutils.cfg"
+    ]
+    uv = _windows(tmp_path, UV_INDEX_URL="https://y.example/simple")
+    assert UV.warnings(uv)[0].endswith(
+        "uv uses it instead of the default index in %APPDATA%\\uv\\uv.toml"
+    )
+    pdm = _windows(tmp_path, PDM_PYPI_URL="https://y.example/simple")
+    assert PDM.warnings(pdm)[0].endswith(
+        "pdm uses it instead of [pypi] url in %LOCALAPPDATA%\\pdm\\pdm\\config.toml"
+    )
+
+
+def test_macos_warnings_name_files_from_the_home(tmp_path: Path) -> None:
+    ctx = _macos(tmp_path, PDM_PYPI_URL="https://y.example/simple")
+    assert PDM.warnings(ctx)[0].endswith(
+        "pdm uses it instead of [pypi] url in ~/Library/Application Support/pdm/config.toml"
+    )

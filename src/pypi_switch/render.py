@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pypi_switch.paths import Place, shown
 from pypi_switch.status import Status
 from pypi_switch.switch import RestoreResult, SwitchResult
 from pypi_switch.targets.base import Change
@@ -42,11 +43,8 @@ def _r(url: str | None) -> str | None:
 
 
 def _home(path: Path) -> str:
-    home = Path.home()
-    try:
-        return "~/" + str(path.relative_to(home))
-    except ValueError:
-        return str(path)
+    """A path as this OS's users write it (``~/...``, ``%APPDATA%\\...``)."""
+    return shown(path, Place.current())
 
 
 # -- use-mirror ---------------------------------------------------------------------------

@@ -44,7 +44,11 @@ class BuildoutTarget(IniTarget):
         if not ctx.projects:
             cwd_cfg = ctx.paths.cwd / "buildout.cfg"
             if cwd_cfg.is_file() and _index_in(cwd_cfg):
-                return [f"{cwd_cfg} sets its own index, which beats {ctx.paths.buildout_default}"]
+                show = ctx.paths.show
+                return [
+                    f"{show(cwd_cfg)} sets its own index, which beats "
+                    f"{show(ctx.paths.buildout_default)}"
+                ]
         return []
 
 

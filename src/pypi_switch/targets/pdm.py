@@ -20,7 +20,6 @@ from pypi_switch.targets.toml_edit import (
     on_path,
     read_data,
     render,
-    shown,
 )
 from pypi_switch.urls import needs_trusted_host, redact
 
@@ -111,7 +110,7 @@ class PdmTarget:
         return doc.text
 
     def warnings(self, ctx: Context) -> list[str]:
-        file = shown(ctx.paths.pdm_user, ctx.paths.home)
+        file = ctx.paths.show(ctx.paths.pdm_user)
         found = []
         for var, effect in (
             ("PDM_PYPI_URL", "pdm uses it instead of [pypi] url in {file}"),
@@ -126,7 +125,7 @@ class PdmTarget:
             data = read_data(project_file) or {}
             pypi = data.get(TABLE)
             if isinstance(pypi, dict) and "url" in pypi:
-                where = shown(project_file, ctx.paths.home)
+                where = ctx.paths.show(project_file)
                 found.append(f"{where} sets [pypi] url: it wins over {file} in that project")
         if root is not None:
             pyproject = read_data(root / "pyproject.toml") or {}
@@ -134,7 +133,7 @@ class PdmTarget:
             if isinstance(sources, list) and any(
                 isinstance(s, dict) and s.get("name") == "pypi" for s in sources
             ):
-                where = shown(root / "pyproject.toml", ctx.paths.home)
+                where = ctx.paths.show(root / "pyproject.toml")
                 found.append(
                     f'{where} defines a source named "pypi": it wins over {file} in that project'
                 )

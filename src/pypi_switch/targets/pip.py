@@ -107,9 +107,10 @@ class PipTarget(IniTarget):
             if config_file == os.devnull:
                 out.append("PIP_CONFIG_FILE=/dev/null: pip loads no config file at all")
             elif Path(config_file).exists():
+                show = ctx.paths.show
                 out.append(
                     f"PIP_CONFIG_FILE={config_file}: pip reads that file last and skips "
-                    f"{ctx.paths.pip_legacy} and {ctx.paths.pip_user}"
+                    f"{show(ctx.paths.pip_legacy)} and {show(ctx.paths.pip_user)}"
                 )
         for layer in pip_layers(ctx):
             doc = layer.doc
@@ -119,7 +120,8 @@ class PipTarget(IniTarget):
                 for opt in doc.options(section, _is_extra):
                     if any(is_pypi(u) for u in opt.value.split()):
                         out.append(
-                            f"{layer.path} [{section}] {opt.key} still points at PyPI: "
+                            f"{ctx.paths.show(layer.path)} [{section}] {opt.key} still points "
+                            "at PyPI: "
                             "pip keeps trying PyPI too"
                         )
             # A global file's sections are countered in ~/.pip/pip.conf (see files()).
@@ -127,8 +129,8 @@ class PipTarget(IniTarget):
                 for section in doc.section_names():
                     if doc.options(section, _is_index):
                         out.append(
-                            f"{layer.path} [{section}] sets index-url and overrides "
-                            f"{ctx.paths.pip_legacy}"
+                            f"{ctx.paths.show(layer.path)} [{section}] sets index-url and "
+                            f"overrides {ctx.paths.show(ctx.paths.pip_legacy)}"
                             + (" for pip " + section if section != "global" else "")
                         )
         return out
@@ -173,5 +175,5 @@ def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
         for layer in pip_layers(ctx):
             value = layer.doc.get(section, _is_index) if layer.doc else None
             if value:
-                found = EffectiveIndex(value, f"{layer.path} [{section}]")
+                found = EffectiveIndex(value, f"{ctx.paths.show(layer.path)} [{section}]")
     return found or EffectiveIndex(DEFAULT_INDEX, "pip's default")

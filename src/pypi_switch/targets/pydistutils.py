@@ -38,19 +38,21 @@ class PydistutilsTarget(IniTarget):
 
     def warnings(self, ctx: Context) -> list[str]:
         out = []
+        user = ctx.paths.show(ctx.paths.pydistutils)
         for name in ("setup.cfg",):
             local = ctx.paths.cwd / name
             try:
                 text = local.read_text(encoding="utf-8")
                 if IniDoc(text).get(self.section, self.index_match()):
                     out.append(
-                        f"{local} sets [easy_install] index_url and overrides ~/.pydistutils.cfg"
+                        f"{ctx.paths.show(local)} sets [easy_install] index_url and "
+                        f"overrides {user}"
                     )
             except Exception:
                 continue
         extra = ctx.environ.get("DIST_EXTRA_CONFIG")
         if extra:
-            out.append(f"DIST_EXTRA_CONFIG={extra}: setuptools reads it after ~/.pydistutils.cfg")
+            out.append(f"DIST_EXTRA_CONFIG={extra}: setuptools reads it after {user}")
         return out
 
 

@@ -19,7 +19,6 @@ from pypi_switch.targets.toml_edit import (
     is_inline_array,
     on_path,
     read_data,
-    shown,
 )
 from pypi_switch.urls import is_pypi, redact
 
@@ -137,7 +136,7 @@ class UvTarget:
 
     def warnings(self, ctx: Context) -> list[str]:
         user = ctx.paths.uv_user
-        file = shown(user, ctx.paths.home)
+        file = ctx.paths.show(user)
         found = []
         for var, effect in _ENV:
             value = ctx.environ.get(var)
@@ -147,7 +146,7 @@ class UvTarget:
         project = _project_config(ctx.paths.cwd, user)
         if project is not None:
             path, settings = project
-            where = shown(path, ctx.paths.home)
+            where = ctx.paths.show(path)
             if _sets_default(settings):
                 found.append(f"{where} sets uv's default index: it wins over {file} there")
             elif _extra_urls(settings):
