@@ -19,6 +19,7 @@ def test_version_from_console_script_and_module(sandbox: Sandbox) -> None:
     assert out.stdout.strip() == f"pypi-switch {__version__}"
 
 
+@pytest.mark.linux_only("the XDG layout; macOS and Windows: tests/test_paths_oracle.py")
 def test_paths_follow_home_and_xdg(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     p = Paths.from_environ()
     assert p.pip_legacy == sandbox.home / ".pip" / "pip.conf"
