@@ -8,15 +8,15 @@ reusing its name, or turns entries off.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from pypi_switch.config import MirrorEntry, Settings
+from pypi_switch.config import PROJECT_NAME, MirrorEntry, Settings
 from pypi_switch.errors import SwitchError, UsageError
 from pypi_switch.urls import host_of, same_index, validate_index_url
 
@@ -30,8 +30,6 @@ __all__ = [
 ]
 
 BUILTIN_SOURCE = "built-in"
-
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -127,12 +125,18 @@ def with_overrides(
     timeout: float | None = None,
     canary: str | None = None,
     upstream: str | None = None,
+    file_canary: str | None = None,
+    require: Sequence[Path] | None = None,
 ) -> Settings:
-    """``settings`` with the command line's --timeout/--canary/--upstream applied, checked."""
+    """``settings`` with the command line's options applied, checked.
+
+    ``require`` (the --require files) replaces the configured list when given.
+    """
     if timeout is not None and not 0 < timeout <= 600:
         raise UsageError("--timeout must be between 0 and 600 seconds")
-    if canary is not None and not _PROJECT_NAME.fullmatch(canary):
-        raise UsageError(f"--canary is not a valid project name: {canary!r}")
+    for option, name in (("--canary", canary), ("--file-canary", file_canary)):
+        if name is not None and not PROJECT_NAME.fullmatch(name):
+            raise UsageError(f"{option} is not a valid project name: {name!r}")
     if upstream is not None:
         try:
             upstream = validate_index_url(upstream)
@@ -143,6 +147,8 @@ def with_overrides(
         timeout=settings.timeout if timeout is None else float(timeout),
         canary=canary or settings.canary,
         upstream=upstream or settings.upstream,
+        file_canary=file_canary or settings.file_canary,
+        require=tuple(require) if require else settings.require,
     )
 
 

@@ -22,6 +22,7 @@ from pypi_switch.urls import redact_text
 if TYPE_CHECKING:
     from pypi_switch.choose import Choice
     from pypi_switch.config import MirrorEntry, Settings
+    from pypi_switch.lockfiles import Needs
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,6 +107,23 @@ CanaryOpt = Annotated[
 UpstreamOpt = Annotated[
     str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
 ]
+RequireOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--require",
+        help="A requirements or lock file (or a directory holding them) the mirror must "
+        "satisfy; repeatable.",
+        hidden=True,
+    ),
+]
+FileCanaryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--file-canary",
+        help="Project whose smallest file is downloaded to check the bytes.",
+        hidden=True,
+    ),
+]
 
 
 @app.command("use-mirror")
@@ -132,6 +150,16 @@ def use_mirror_cmd(
     timeout: TimeoutOpt = None,
     canary: CanaryOpt = None,
     upstream: UpstreamOpt = None,
+    require: RequireOpt = None,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="With --require: switch to the best mirror even if none has every pin.",
+            hidden=True,
+        ),
+    ] = False,
+    file_canary: FileCanaryOpt = None,
 ) -> None:
     """Probe the mirrors, pick the best (or check URL), and point every config file at it."""
     from pypi_switch import render, switch
@@ -140,6 +168,8 @@ def use_mirror_cmd(
         raise UsageError("give either a URL or --mirror, not both")
     if force and url is None:
         raise UsageError("--force needs a URL: it switches to that mirror without probing it")
+    if force and require:
+        raise UsageError("--require cannot be checked with --force, which switches unprobed")
     ctx = switch.build_context(project or ())
     switch.choose_targets(ctx, target)  # a usage error is told before any probing
     choice = None
@@ -149,8 +179,14 @@ def use_mirror_cmd(
         if url is not None:
             url = switch.check_url(url, allow_insecure=allow_insecure)
         settings = catalogue.with_overrides(
-            ctx.settings, timeout=timeout, canary=canary, upstream=upstream
+            ctx.settings,
+            timeout=timeout,
+            canary=canary,
+            upstream=upstream,
+            file_canary=file_canary,
+            require=require,
         )
+        _read_needs(settings, allow_missing=allow_missing, given=bool(require))
         entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
         choice = _probe(settings, entries, err=True, quiet=as_json)
         url = choose.pick(choice, url=url)
@@ -161,6 +197,23 @@ def use_mirror_cmd(
         render.emit_json(render.use_mirror_json(result, choice))
     else:
         render.emit(render.use_mirror_text(result, choice))
+
+
+def _read_needs(settings: Settings, *, allow_missing: bool, given: bool) -> Needs | None:
+    """The --require files (``given``), else config.toml's ``require``, read before probing."""
+    if allow_missing and not settings.require:
+        raise UsageError("--allow-missing needs --require FILE (or require in config.toml)")
+    if not settings.require:
+        return None
+    from pypi_switch import lockfiles
+
+    try:
+        return lockfiles.read_needs(settings.require)
+    except UsageError as exc:
+        if given:
+            raise
+        # Not the command line's fault: the file named in config.toml is.
+        raise SwitchError(f"require in {settings.source}: {exc.message}") from None
 
 
 def _probe(settings: Settings, entries: Sequence[MirrorEntry], *, err: bool, quiet: bool) -> Choice:
@@ -239,6 +292,8 @@ def probe_cmd(
     upstream: Annotated[
         str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
     ] = None,
+    require: RequireOpt = None,
+    file_canary: FileCanaryOpt = None,
 ) -> None:
     """Probe mirrors in parallel under one deadline and rank them, with reasons."""
     import json
@@ -254,7 +309,10 @@ def probe_cmd(
         timeout=timeout,
         canary=canary,
         upstream=upstream,
+        file_canary=file_canary,
+        require=require,
     )
+    _read_needs(settings, allow_missing=False, given=bool(require))
     entries = catalogue.mirrors_to_probe(settings, mirror or ())
     choice = _probe(settings, entries, err=False, quiet=as_json)
     ranked = list(choice.ranking)

@@ -16,6 +16,7 @@ from pypi_switch.errors import SwitchError
 from pypi_switch.urls import validate_index_url
 
 __all__ = [
+    "PROJECT_NAME",
     "TARGET_NAMES",
     "AutoSettings",
     "MirrorEntry",
@@ -26,6 +27,8 @@ __all__ = [
 TARGET_NAMES = ("pip", "pydistutils", "buildout", "project", "uv", "pdm")
 
 DEFAULT_UPSTREAM = "https://pypi.org/simple/"
+
+PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,16 @@ class Settings:
     builtin_mirrors: bool = True
     disabled: tuple[str, ...] = ()
     canary: str = "pip"
+    # A small, stable project every mirror carries: its smallest file is downloaded to
+    # check the bytes (pip, the freshness canary, has no file under 1.8 MB).
+    file_canary: str = "six"
     upstream: str = DEFAULT_UPSTREAM
     timeout: float = 5.0
     max_lag: int = 5000
     mirrors: tuple[MirrorEntry, ...] = ()
     projects: tuple[Path, ...] = ()
+    # Requirements and lock files a mirror must satisfy before it is chosen.
+    require: tuple[Path, ...] = ()
     targets: tuple[str, ...] | None = None
     auto: AutoSettings = field(default_factory=AutoSettings)
     source: Path | None = None
@@ -63,11 +71,13 @@ _TOP_KEYS = {
     "builtin_mirrors",
     "disabled",
     "canary",
+    "file_canary",
     "upstream",
     "timeout",
     "max_lag",
     "mirror",
     "projects",
+    "require",
     "targets",
     "auto",
 }
@@ -140,11 +150,12 @@ def _parse(r: _Reader, data: dict[str, Any]) -> Settings:
         kw["builtin_mirrors"] = r.typed(data, "builtin_mirrors", bool, "true or false")
     if "disabled" in data:
         kw["disabled"] = r.strings(data, "disabled")
-    if "canary" in data:
-        canary = r.typed(data, "canary", str, "a project name").strip()
-        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", canary):
-            raise r.fail("canary", f"canary is not a valid project name: {canary!r}")
-        kw["canary"] = canary
+    for key in ("canary", "file_canary"):
+        if key in data:
+            name = r.typed(data, key, str, "a project name").strip()
+            if not PROJECT_NAME.fullmatch(name):
+                raise r.fail(key, f"{key} is not a valid project name: {name!r}")
+            kw[key] = name
     if "upstream" in data:
         kw["upstream"] = _url(r, "upstream", r.typed(data, "upstream", str, "a URL"))
     if "timeout" in data:
@@ -160,6 +171,11 @@ def _parse(r: _Reader, data: dict[str, Any]) -> Settings:
     if "projects" in data:
         base = r.path.parent
         kw["projects"] = tuple((base / Path(p).expanduser()) for p in r.strings(data, "projects"))
+    if "require" in data:
+        # Read when used, not here: a lock file changes more often than this file.
+        kw["require"] = tuple(
+            (r.path.parent / Path(p).expanduser()) for p in r.strings(data, "require")
+        )
     if "targets" in data:
         targets = r.strings(data, "targets")
         for name in targets:
