@@ -8,6 +8,7 @@ on demand are written inline.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -197,7 +198,8 @@ def test_requirements_comments_continuations_markers_extras_and_options(tmp_path
 
 def test_requirements_with_crlf_a_bom_and_tabs(tmp_path: Path) -> None:
     path = tmp_path / "requirements.txt"
-    path.write_bytes(b"\xef\xbb\xbfsix==1.17.0\t\\\r\n\t--hash=sha256:" + b"c" * 64 + b"\r\nidna\r\n")
+    digest = b"c" * 64
+    path.write_bytes(b"\xef\xbb\xbfsix==1.17.0\t\\\r\n\t--hash=sha256:" + digest + b"\r\nidna\r\n")
     needs = read_one(path)
     assert labels(needs) == ["six==1.17.0"]
     assert pin(needs, "six").hashes == {"c" * 64}
@@ -242,6 +244,9 @@ def test_a_broken_requirements_file_is_a_usage_error_with_its_line(
 # -- lock files: shapes the tools write besides the fixtures ------------------------------
 
 
+TORCH_URL = "https://download.pytorch.org/whl/cpu/torch-2.9.0%2Bcpu-cp311-cp311-linux_x86_64.whl"
+
+
 def test_uv_lock_sets_aside_everything_not_from_a_registry(tmp_path: Path) -> None:
     sha = "d" * 64
     path = write(
@@ -260,7 +265,9 @@ def test_uv_lock_sets_aside_everything_not_from_a_registry(tmp_path: Path) -> No
         name = "Torch"
         version = "2.9.0+cpu"
         source = {{ registry = "https://download.pytorch.org/whl/cpu" }}
-        wheels = [{{ url = "https://download.pytorch.org/whl/cpu/torch-2.9.0%2Bcpu-cp311-cp311-linux_x86_64.whl", hash = "sha256:{sha}" }}]
+        wheels = [
+            {{ url = "{TORCH_URL}", hash = "sha256:{sha}" }},
+        ]
         [[package]]
         name = "local-wheels"
         version = "1.0"
@@ -350,18 +357,25 @@ def test_pylock_without_a_version_takes_it_from_the_file_name(tmp_path: Path) ->
 
 def test_pipfile_lock_categories_and_non_index_entries(tmp_path: Path) -> None:
     path = tmp_path / "Pipfile.lock"
-    path.write_text(
-        """{"_meta": {"sources": [{"name": "corp", "url": "https://corp.example/simple"}]},
-            "default": {"six": {"version": "==1.17.0", "index": "corp",
-                                "hashes": ["sha256:%s", "md5:abc"]},
-                        "loose": {"version": "*"},
-                        "vcs": {"git": "https://x/y.git", "ref": "abc"}},
-            "docs": {"sphinx": {"version": "===7.0"}}}"""
-        % SIX_WHEEL_SHA
-    )
+    lock = {
+        "_meta": {"sources": [{"name": "corp", "url": "https://corp.example/simple"}]},
+        "default": {
+            "six": {
+                "version": "==1.17.0",
+                "index": "corp",
+                "hashes": [f"sha256:{SIX_WHEEL_SHA}", "md5:abc"],
+            },
+            "loose": {"version": "*"},
+            "vcs": {"git": "https://x/y.git", "ref": "abc"},
+        },
+        "docs": {"sphinx": {"version": "===7.0"}},
+    }
+    path.write_text(json.dumps(lock))
     needs = read_one(path)
     assert needs.pins == (
-        Pin("six", "1.17.0", hashes=frozenset({SIX_WHEEL_SHA}), index="https://corp.example/simple"),
+        Pin(
+            "six", "1.17.0", hashes=frozenset({SIX_WHEEL_SHA}), index="https://corp.example/simple"
+        ),
         Pin("sphinx", "7.0"),
     )
     assert needs.names == ("loose",)
@@ -418,7 +432,8 @@ def test_the_usage_error_lists_what_is_supported(tmp_path: Path) -> None:
     path.write_text("print()\n")
     with pytest.raises(UsageError) as err:
         read_one(path)
-    assert err.value.message == f"{path}: not a requirements or lock file this tool reads ({FORMATS})"
+    expected = f"{path}: not a requirements or lock file this tool reads ({FORMATS})"
+    assert err.value.message == expected
 
 
 def test_binary_and_missing_files_are_usage_errors(tmp_path: Path) -> None:

@@ -81,9 +81,7 @@ def test_a_missing_require_file_is_a_usage_error(sandbox: Sandbox, command: str)
 
 
 @pytest.mark.parametrize("command", ["use-mirror", "probe"])
-def test_a_file_of_no_known_kind_is_a_usage_error_naming_it(
-    sandbox: Sandbox, command: str
-) -> None:
+def test_a_file_of_no_known_kind_is_a_usage_error_naming_it(sandbox: Sandbox, command: str) -> None:
     (sandbox.project / "setup.cfg").write_text("[metadata]\nname = demo\n")
     (sandbox.project / "uv.lock").write_bytes((LOCKS / "uv.lock").read_bytes())
     err = _usage_error(
@@ -120,6 +118,5 @@ def test_a_broken_file_named_in_config_is_blamed_on_config(sandbox: Sandbox) -> 
     out = sandbox.run("use-mirror", "--mirror", DEAD)
     assert out.returncode == 1
     assert out.stderr == (
-        f"pypi-switch: error: require in {config}: {config.parent / 'missing.lock'}: "
-        "no such file\n"
+        f"pypi-switch: error: require in {config}: {config.parent / 'missing.lock'}: no such file\n"
     )
