@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pypi_switch.config import MirrorEntry
-from pypi_switch.probe import probe_mirrors
+from pypi_switch.net.deadline import Deadline
+from pypi_switch.net.probe import probe_mirrors
 from pypi_switch.rank import rank
 from tests.support import hostile
 from tests.support.pypiserver import free_port
@@ -55,7 +56,13 @@ def main() -> int:
         fastest = f"honest-{int(latencies[0] * 1000)}ms"
 
         start = time.monotonic()
-        report = probe_mirrors(mirrors, canary=CANARY, upstream=upstream, timeout=DEADLINE)
+        report = probe_mirrors(
+            mirrors,
+            canary=CANARY,
+            upstream=upstream,
+            deadline=Deadline.after(DEADLINE),
+            max_lag=5000,
+        )
         wall = time.monotonic() - start
         ranked = rank(report, max_lag=5000)
         chosen = ranked[0].result.name if ranked and ranked[0].ok else None
@@ -64,7 +71,9 @@ def main() -> int:
 
         seq_start = time.monotonic()
         for m in mirrors:  # what peer tools do: one mirror after another
-            probe_mirrors([m], canary=CANARY, upstream=None, timeout=DEADLINE)
+            probe_mirrors(
+                [m], canary=CANARY, upstream=None, deadline=Deadline.after(DEADLINE), max_lag=5000
+            )
         seq_wall = time.monotonic() - seq_start
 
     print(f"mirrors: {HONEST} honest (20..400 ms), {BLACK_HOLES} black holes, {DRIPPERS} drippers")

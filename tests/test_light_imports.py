@@ -1,5 +1,10 @@
-"""A healthy `auto` tick (cron, every few minutes) must stay light: it may not load the
-requests or page-parsing stack (`status` has the same check in test_switch_status.py)."""
+"""What must stay light to import, run as a real process.
+
+`mirrors` only lists the catalogue: no network stack at all. A healthy `auto` tick (cron,
+every few minutes) talks to upstream through the one transport, so it may load requests
+(its cost is measured in bench/auto_bench.py against `status`), but never a page-parsing
+stack. `status` has its own check in test_switch_status.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from tests.conftest import CANARY
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
 
-HEAVY = ("requests", "pypi_simple", "pydantic", "bs4", "filelock", "urllib3", "rich")
+PARSING = ("pypi_simple", "pydantic", "bs4", "soupsieve")
+NETWORK = ("requests", "urllib3", "truststore", "pypi_switch.net.transport", "pypi_switch.net.probe")
 
 SNIPPET = """
 import sys
@@ -21,12 +27,23 @@ finally:
 """
 
 
-def test_healthy_auto_tick_imports_no_heavy_stack(sandbox: Sandbox, mirror: PypiServer) -> None:
-    sandbox.write_config(f'canary = "{CANARY}"\nupstream = "{mirror.index_url}"\n')
-    out = sandbox.command(
-        [sys.executable, "-c", SNIPPET.format(argv=["auto", "--json"], heavy=HEAVY[:4])]
-    )
+def loaded(sandbox: Sandbox, argv: list[str], heavy: tuple[str, ...]) -> tuple[str, str]:
+    out = sandbox.command([sys.executable, "-c", SNIPPET.format(argv=argv, heavy=heavy)])
     assert out.returncode == 0, out.stderr
-    assert '"action": "none"' in out.stdout, out.stdout
-    assert '"upstream_ok": true' in out.stdout, out.stdout
-    assert "LOADED:\n" in out.stderr, out.stderr
+    return out.stdout, out.stderr.rsplit("LOADED:", 1)[-1].strip()
+
+
+def test_healthy_auto_tick_imports_no_page_parsing_stack(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    sandbox.write_config(f'canary = "{CANARY}"\nupstream = "{mirror.index_url}"\n')
+    stdout, heavy = loaded(sandbox, ["auto", "--json"], PARSING)
+    assert '"action": "none"' in stdout, stdout
+    assert '"upstream_ok": true' in stdout, stdout
+    assert heavy == ""
+
+
+def test_mirrors_imports_no_network_stack(sandbox: Sandbox) -> None:
+    stdout, heavy = loaded(sandbox, ["mirrors", "--json"], NETWORK + PARSING)
+    assert '"name": "tuna"' in stdout, stdout
+    assert heavy == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import ssl
 import sys
@@ -20,8 +21,10 @@ import pytest
 import trustme
 
 from pypi_switch.config import MirrorEntry
-from pypi_switch.health import upstream_health
-from pypi_switch.probe import ProbeReport, probe_mirrors
+from pypi_switch.net.deadline import Deadline
+from pypi_switch.net.health import upstream_health
+from pypi_switch.net.probe import probe_mirrors
+from pypi_switch.net.report import ProbeReport
 from pypi_switch.rank import rank
 from tests.conftest import CANARY
 from tests.support import hostile
@@ -77,9 +80,18 @@ def closed_url() -> str:
     return f"http://127.0.0.1:{free_port()}/simple/"
 
 
-def run_probe(*urls: str, upstream: str | None = None, timeout: float = DEADLINE) -> ProbeReport:
+def run_probe(
+    *urls: str, upstream: str | None = None, timeout: float = DEADLINE, **kwargs: Any
+) -> ProbeReport:
     mirrors = [MirrorEntry(name=f"m{i}", url=u) for i, u in enumerate(urls)]
-    return probe_mirrors(mirrors, canary=CANARY, upstream=upstream or closed_url(), timeout=timeout)
+    return probe_mirrors(
+        mirrors,
+        canary=CANARY,
+        upstream=upstream or closed_url(),
+        deadline=Deadline.after(timeout),
+        max_lag=5000,
+        **kwargs,
+    )
 
 
 # -- good mirrors -----------------------------------------------------------------------
@@ -160,27 +172,23 @@ def test_gzip_bomb_is_cut_at_the_size_cap() -> None:
     assert len(bomb) < 20_000
     reply = hostile.static(200, bomb, headers={"Content-Encoding": "gzip"})
     with Server(reply) as srv:
-        entry = MirrorEntry(name="bomb", url=srv.index_url)
-        report = probe_mirrors(
-            [entry], canary=CANARY, upstream=None, timeout=DEADLINE, max_bytes=1024 * 1024
-        )
-    (r,) = report.results
+        (r,) = run_probe(srv.index_url, max_bytes=1024 * 1024).results
     assert not r.valid
     assert "larger than 1 MiB" in (r.error or ""), r.error
 
 
-def test_last_modified_is_read_next_to_simple() -> None:
-    stamp = time.strftime("%Y%m%dT%H:%M:%S", time.gmtime(time.time() - 3600))
-    reply = hostile.static(
-        200,
-        hostile.simple_html({WHEEL: FAKE_SHA}),
-        paths={"/pypi/web/last-modified": (200, stamp.encode() + b"\n")},
-    )
-    with Server(reply) as srv:
+def test_only_the_canary_page_is_fetched() -> None:
+    """No /last-modified or other side requests: one socket per mirror."""
+    paths: list[str] = []
+
+    def answer(h: Any, server: Server) -> None:
+        paths.append(h.path)
+        hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}))(h, server)
+
+    with Server(answer) as srv:
         (r,) = run_probe(f"{srv.root_url}/pypi/web/simple").results
     assert r.valid, r.error
-    assert r.last_modified_age_s is not None
-    assert 3500 < r.last_modified_age_s < 3700
+    assert paths == [f"/pypi/web/simple/{CANARY}/"]
 
 
 def test_trusted_https_mirror_is_valid(server_ssl: ssl.SSLContext, trust_ca: Path) -> None:
@@ -350,7 +358,8 @@ def test_process_exit_does_not_wait_for_hung_probes(sandbox: Sandbox) -> None:
         """
         import socket, time
         from pypi_switch.config import MirrorEntry
-        from pypi_switch.probe import probe_mirrors
+        from pypi_switch.net.deadline import Deadline
+        from pypi_switch.net.probe import probe_mirrors
 
         def hanging(*args, **kwargs):
             time.sleep(120)  # a resolver that never answers
@@ -359,7 +368,8 @@ def test_process_exit_does_not_wait_for_hung_probes(sandbox: Sandbox) -> None:
         socket.getaddrinfo = hanging
         report = probe_mirrors(
             [MirrorEntry("m", "http://hang.invalid/simple/")],
-            canary="canary-pkg", upstream="http://hang.invalid/up/", timeout=1.0,
+            canary="canary-pkg", upstream="http://hang.invalid/up/",
+            deadline=Deadline.after(1.0), max_lag=10,
         )
         print(report.results[0].error)
         """
@@ -509,15 +519,15 @@ def test_probe_command_plain_text_and_hidden_credentials(
 
 
 def test_upstream_health(mirror: PypiServer) -> None:
-    health = upstream_health(mirror.index_url, CANARY, timeout=DEADLINE)
+    health = upstream_health(mirror.index_url, CANARY, deadline=Deadline.after(DEADLINE))
     assert health.ok and health.reachable, health.reason
     with BlackHole() as hole:
-        health = upstream_health(hole.index_url, CANARY, timeout=1.0)
+        health = upstream_health(hole.index_url, CANARY, deadline=Deadline.after(1.0))
     assert not health.ok and not health.reachable
     assert health.reason == "timed out after 1.0 s"
     assert health.elapsed_s < 1.0 + 1.5
     with Server(hostile.static(503, b"")) as down:
-        health = upstream_health(down.index_url, CANARY, timeout=DEADLINE)
+        health = upstream_health(down.index_url, CANARY, deadline=Deadline.after(DEADLINE))
     assert not health.ok and health.reachable
     assert health.reason == f"503 for /simple/{CANARY}/"
 
@@ -526,6 +536,125 @@ def test_upstream_health_checks_the_file_host() -> None:
     page = hostile.simple_html({WHEEL: FAKE_SHA})
     reply = hostile.static(200, page, paths={f"/files/{WHEEL}": (503, b"")})
     with Server(reply) as srv:
-        health = upstream_health(srv.index_url, CANARY, timeout=DEADLINE)
+        health = upstream_health(srv.index_url, CANARY, deadline=Deadline.after(DEADLINE))
     assert not health.ok and health.reachable
     assert health.reason == f"file host 127.0.0.1 answered 503 for {WHEEL}"
+
+
+# -- hostile pages get a reason, never "internal error" -------------------------------------
+
+
+def test_deep_json_and_a_huge_serial_get_a_reason(sandbox: Sandbox) -> None:
+    """issue 8 item 17: these came out as "internal error: ..." (RecursionError, int limit)."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    huge_serial = hostile.simple_html({WHEEL: FAKE_SHA}).replace(
+        b"</html>", b"</html><!--SERIAL " + b"9" * 5000 + b"-->"
+    )
+    json_type = "application/vnd.pypi.simple.v1+json"
+    with ExitStack() as stack:
+        nested = stack.enter_context(Server(hostile.static(200, deep, content_type=json_type)))
+        serial = stack.enter_context(Server(hostile.static(200, huge_serial)))
+        out = sandbox.run(
+            "probe",
+            "--json",
+            "--canary",
+            CANARY,
+            "--upstream",
+            closed_url(),
+            "--mirror",
+            nested.index_url,
+            "--mirror",
+            serial.index_url,
+        )
+    assert out.returncode == 1, out.stderr
+    reasons = {row["url"]: row["reason"] for row in json.loads(out.stdout)}
+    assert reasons == {
+        nested.index_url: "the JSON page is nested too deeply",
+        serial.index_url: "the page's serial is implausible (5000 digits)",
+    }
+
+
+# -- the early decision never picks a mirror it would not pick after waiting ------------------
+
+HONEST_DELAY = 0.05
+
+
+def outage(
+    stack: ExitStack, fast: hostile.Reply, *, upstream: str | None = None, honest_serial: int = 5000
+) -> list[str]:
+    """A fast mirror of some kind, three honest slower ones, two black holes."""
+    honest = hostile.static(
+        200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=honest_serial), delay=HONEST_DELAY
+    )
+    urls = [stack.enter_context(Server(fast)).index_url]
+    urls += [stack.enter_context(Server(honest)).index_url for _ in range(3)]
+    urls += [stack.enter_context(BlackHole()).index_url for _ in range(2)]
+    return urls
+
+
+@pytest.mark.parametrize(
+    ("fast", "reason"),
+    [
+        (hostile.static(404, b""), f"404 for /simple/{CANARY}/"),
+        (
+            hostile.static(200, hostile.simple_html({WHEEL: "e" * 64}, serial=5000)),
+            f"unsafe: sha256 of {WHEEL} differs from 3 other mirrors",
+        ),
+        (
+            hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=1000)),
+            "stale: 4 000 serials behind (limit 1 000)",
+        ),
+    ],
+    ids=["invalid", "tampered", "stale"],
+)
+def test_a_faster_bad_mirror_is_not_chosen_by_the_early_exit(
+    fast: hostile.Reply, reason: str
+) -> None:
+    with ExitStack() as stack:
+        urls = outage(stack, fast)
+        report = run_probe(*urls, timeout=10.0)
+    ranked = rank(report, max_lag=1000)
+    by_name = {x.result.name: x for x in ranked}
+    assert by_name["m0"].ok is False
+    assert by_name["m0"].reason == reason
+    assert ranked[0].ok and ranked[0].result.name in {"m1", "m2", "m3"}
+    # Decided without the black holes: the proof that the exit was early.
+    holes = [by_name["m4"].result, by_name["m5"].result]
+    assert [(r.not_waited_for, r.timed_out) for r in holes] == [(True, False)] * 2
+    assert report.final_after_s is not None
+    shown = f"not waited for: the choice was final after {report.final_after_s * 1000:.0f} ms"
+    assert [r.error for r in holes] == [shown] * 2
+
+
+def test_with_upstream_a_faster_tampered_mirror_is_not_chosen_by_the_early_exit() -> None:
+    page = hostile.simple_json({WHEEL: FAKE_SHA}, serial=5000)
+    up = hostile.static(200, page, content_type="application/vnd.pypi.simple.v1+json")
+    tampered = hostile.static(200, hostile.simple_html({WHEEL: "e" * 64}, serial=5000))
+    with ExitStack() as stack:
+        upstream = stack.enter_context(Server(up)).index_url
+        fresh = hostile.static(200, hostile.simple_html({WHEEL: FAKE_SHA}, serial=5000), delay=0.05)
+        urls = [
+            stack.enter_context(Server(tampered)).index_url,
+            stack.enter_context(Server(fresh)).index_url,
+            stack.enter_context(BlackHole()).index_url,
+        ]
+        report = run_probe(*urls, upstream=upstream, timeout=10.0)
+    ranked = rank(report, max_lag=1000)
+    assert [(x.result.name, x.ok) for x in ranked] == [("m1", True), ("m0", False), ("m2", False)]
+    assert ranked[1].reason == f"unsafe: sha256 of {WHEEL} differs from upstream"
+    assert ranked[2].result.not_waited_for
+
+
+def test_probe_json_says_which_mirrors_were_not_waited_for(sandbox: Sandbox) -> None:
+    with ExitStack() as stack:
+        urls = outage(stack, hostile.static(404, b""))
+        args = ["probe", "--json", "--canary", CANARY, "--timeout", "10", "--upstream"]
+        args += [closed_url()] + [a for u in urls for a in ("--mirror", u)]
+        out = sandbox.run(*args)
+    assert out.returncode == 0, out.stderr
+    rows = {row["url"]: row for row in json.loads(out.stdout)}
+    holes = [rows[u] for u in urls[4:]]
+    for row in holes:
+        assert (row["ok"], row["timed_out"], row["not_waited_for"]) == (False, False, True)
+        assert re.fullmatch(r"not waited for: the choice was final after \d+ ms", row["reason"])
+    assert [rows[u]["not_waited_for"] for u in urls[:4]] == [False] * 4

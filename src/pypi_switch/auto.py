@@ -18,7 +18,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypi_switch.config import Settings
 from pypi_switch.edit import atomic_write
@@ -26,6 +26,9 @@ from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Busy, Journal, StateStore, now_iso
 from pypi_switch.targets.base import Context
 from pypi_switch.urls import needs_trusted_host, redact, same_index
+
+if TYPE_CHECKING:
+    from pypi_switch.net.transport import Transport
 
 __all__ = [
     "ACTIONS",
@@ -354,13 +357,21 @@ def _observe_journal(journal: Journal) -> tuple[str, str | None, bool]:
 
 
 def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
-    # Standard library only: a healthy tick must stay about as light as `status`.
-    from pypi_switch.health import upstream_health
+    from pypi_switch.choose import transport_for
+    from pypi_switch.net.deadline import Deadline
+    from pypi_switch.net.health import upstream_health
 
     settings = ctx.settings
     state = load_state(store.dir)
     switched, mirror, interrupted = _observe_journal(store.load())
-    health = upstream_health(settings.upstream, settings.canary, timeout=settings.timeout)
+    transport = transport_for(ctx)
+    # Each step its own deadline: an upstream that hangs must not leave the survey no time.
+    health = upstream_health(
+        settings.upstream,
+        settings.canary,
+        deadline=Deadline.after(settings.timeout),
+        transport=transport,
+    )
     obs = Observation(
         upstream_ok=health.ok,
         upstream_reason=health.reason,
@@ -382,9 +393,10 @@ def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
         for _ in range(2):  # at most: check the mirror in use, then survey them all
             if decision.action == "check-current":
                 assert mirror is not None
-                obs = dataclasses.replace(obs, current=_check_current(settings, mirror))
+                current = _check_current(settings, mirror, transport)
+                obs = dataclasses.replace(obs, current=current)
             elif decision.action == "survey":
-                survey = _survey(settings, upstream_answered=health.reachable)
+                survey = _survey(settings, transport, upstream_answered=health.reachable)
                 obs = dataclasses.replace(obs, survey=survey)
             else:
                 break
@@ -432,13 +444,20 @@ def _apply(ctx: Context, decision: Decision, base: TickResult) -> TickResult:
     return base
 
 
-def _check_current(settings: Settings, mirror: str) -> CurrentMirror:
-    """The mirror in use, alone: one page, no upstream, no ranking."""
-    from pypi_switch import catalogue, probe
+def _check_current(settings: Settings, mirror: str, transport: Transport) -> CurrentMirror:
+    """The mirror in use, alone: one page, no upstream, the probe's rules."""
+    from pypi_switch import catalogue
+    from pypi_switch.net.deadline import Deadline
+    from pypi_switch.net.probe import probe_mirrors
 
     entries = catalogue.mirrors_to_probe(settings, [mirror])
-    report = probe.probe_mirrors(
-        entries, canary=settings.canary, upstream=None, timeout=settings.timeout
+    report = probe_mirrors(
+        entries,
+        canary=settings.canary,
+        upstream=None,
+        deadline=Deadline.after(settings.timeout),
+        max_lag=settings.max_lag,
+        transport=transport,
     )
     got = report.results[0]
     if got.valid:
@@ -447,10 +466,10 @@ def _check_current(settings: Settings, mirror: str) -> CurrentMirror:
     return CurrentMirror(False, got.error or "not a valid simple page")
 
 
-def _survey(settings: Settings, *, upstream_answered: bool) -> Survey:
+def _survey(settings: Settings, transport: Transport, *, upstream_answered: bool) -> Survey:
     from pypi_switch.choose import choose_mirror
 
-    choice = choose_mirror(settings)
+    choice = choose_mirror(settings, transport=transport)
     candidates: list[Candidate] = []
     skipped: list[str] = []
     for ranked in choice.ranking:

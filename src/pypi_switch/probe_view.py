@@ -20,7 +20,7 @@ from rich.text import Text
 
 from pypi_switch.catalogue import CatalogueEntry
 from pypi_switch.config import MirrorEntry
-from pypi_switch.probe import ProbeReport, ProbeResult
+from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.rank import Ranked
 from pypi_switch.urls import redact, redact_text
 
@@ -121,6 +121,8 @@ class ProbeView:
 def _cell(result: ProbeResult | None) -> Text:
     if result is None:
         return Text("probing...", style="dim")
+    if result.not_waited_for:
+        return Text(_summary(result), style="dim")
     return Text(_summary(result), style="green" if result.valid else "red")
 
 
@@ -143,12 +145,10 @@ def ranked_json(ranked: Sequence[Ranked]) -> list[dict[str, Any]]:
                 "serial": r.serial,
                 "lag": x.lag,
                 "newest_version": r.newest_version,
-                "last_modified_age_s": (
-                    None if r.last_modified_age_s is None else round(r.last_modified_age_s)
-                ),
                 "reachable": r.reachable,
                 "valid": r.valid,
                 "timed_out": r.timed_out,
+                "not_waited_for": r.not_waited_for,
             }
         )
     return out
@@ -183,7 +183,10 @@ def show_ranked(console: Console, ranked: Sequence[Ranked], report: ProbeReport)
     lines = []
     if report.upstream is not None:
         lines.append(f"upstream {redact(report.upstream.url)}: {_summary(report.upstream)}")
-    lines.append(f"probe took {report.elapsed_s:.1f} s (deadline {report.deadline_s:g} s)")
+    took = f"probe took {report.elapsed_s:.1f} s (deadline {report.deadline_s:g} s)"
+    if report.final_after_s is not None:
+        took += f"; the choice was final after {report.final_after_s * 1000:.0f} ms"
+    lines.append(took)
     if chosen is not None:
         lines.append(f"best: {chosen.result.name} {redact(chosen.result.url)}")
     else:

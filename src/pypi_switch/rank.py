@@ -1,6 +1,8 @@
 """Rank probe results: validity and integrity gate, speed decides, freshness breaks near-ties.
 
-Pure: results in, ordered choice with a reason in words for every mirror out.
+Pure: results in, ordered choice with a reason in words for every mirror out. ``settle``
+beside it says when that choice is already final though some probes are still running,
+so the probe can stop waiting: the same rules, asked early.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pypi_switch.probe import ProbeReport, ProbeResult
+from pypi_switch.net.report import ProbeReport, ProbeResult
 
-__all__ = ["NEAR_TIE_MS", "NEAR_TIE_RATIO", "Ranked", "rank"]
+__all__ = ["CORROBORATION", "NEAR_TIE_MS", "NEAR_TIE_RATIO", "Ranked", "Settled", "rank", "settle"]
 
 # Two latencies are a near-tie when they differ by at most this much (the larger of the
 # two bounds): loopback-noise at one end, a few percent of a slow link at the other. Only
@@ -20,6 +22,9 @@ __all__ = ["NEAR_TIE_MS", "NEAR_TIE_RATIO", "Ranked", "rank"]
 # mirror whenever it happens to be one serial ahead.
 NEAR_TIE_MS = 25.0
 NEAR_TIE_RATIO = 0.15
+# During an outage, the best mirror must be backed by this many valid mirrors (itself
+# included) listing the same sha256s before the probe stops waiting for the others.
+CORROBORATION = 3
 
 
 @dataclass(frozen=True)
@@ -119,28 +124,40 @@ def _integrity(results: Sequence[ProbeResult], upstream: ProbeResult | None) -> 
     With upstream reachable its digest is the truth. Otherwise a digest must be the one
     most mirrors listing the file agree on; a tie has no majority, so no side is trusted.
     """
-    valid = [i for i, r in enumerate(results) if r.valid]
+    tallies = _tallies(results)
     unsafe: dict[int, str] = {}
-    for i in valid:
-        mine = results[i].digests
-        for filename in sorted(mine):
-            digest = mine[filename]
+    for i, r in enumerate(results):
+        if not r.valid:
+            continue
+        for filename in sorted(r.digests):
+            digest = r.digests[filename]
             if upstream is not None and filename in upstream.digests:
                 if upstream.digests[filename] != digest:
                     unsafe[i] = f"unsafe: sha256 of {filename} differs from upstream"
                     break
                 continue
-            listed = [results[j].digests[filename] for j in valid if filename in results[j].digests]
-            differing = sum(1 for d in listed if d != digest)
+            counts = tallies[filename]
+            differing = counts.total() - counts[digest]
             if differing == 0:
                 continue
-            counts = Counter(listed).most_common(2)
-            if counts[0][0] != digest or counts[0][1] == counts[1][1]:
-                tail = "" if counts[0][1] > counts[1][1] else " (no majority)"
+            top = counts.most_common(2)
+            if top[0][0] != digest or top[0][1] == top[1][1]:
+                tail = "" if top[0][1] > top[1][1] else " (no majority)"
                 others = _plural(differing, "other mirror")
                 unsafe[i] = f"unsafe: sha256 of {filename} differs from {others}{tail}"
                 break
     return unsafe
+
+
+def _tallies(results: Sequence[ProbeResult]) -> dict[str, Counter[str]]:
+    """filename -> how many valid mirrors list each sha256 for it (counted once per call:
+    the canary's page may list a thousand files)."""
+    tallies: dict[str, Counter[str]] = {}
+    for r in results:
+        if r.valid:
+            for filename, digest in r.digests.items():
+                tallies.setdefault(filename, Counter())[digest] += 1
+    return tallies
 
 
 def _reference_serial(
@@ -175,3 +192,95 @@ def _plural(n: int, noun: str) -> str:
 
 def _ms(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f} ms"
+
+
+# -- is the choice final yet? ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settled:
+    final: bool
+    # Not final only because a running probe could still land in the near-tie band: ask
+    # again after this long (the band closes with time, not only with answers).
+    wait_ms: float | None = None
+
+
+def settle(
+    report: ProbeReport,
+    *,
+    running_ms: Sequence[float],
+    upstream_pending: bool,
+    max_lag: int,
+) -> Settled:
+    """Would ``rank`` put the same mirror first once the running probes have answered?
+
+    ``report`` holds the answers so far; ``running_ms`` has one entry per mirror still
+    running: how long it has run (0 if not started). A mirror that has not answered after
+    t ms can only answer slower than t ms. Upstream is waited for while it runs: only its
+    answer tells a healthy upstream from an outage.
+
+    With a valid upstream that has a serial, upstream's digests and serial are the truth,
+    so the answer is exact: final once the best mirror agrees with upstream, every valid
+    mirror near enough to matter is judged by upstream alone, and no running probe can
+    still land inside the near-tie band.
+
+    Otherwise (an outage: upstream down, or not probed) the best mirror must also be
+    corroborated by ``CORROBORATION`` valid mirrors (or all that could still answer, when
+    fewer) listing the same sha256s within ``max_lag`` serials of each other, and no
+    verdict may rest on a tied vote. The risk accepted: a mirror answering after the
+    decision could have disagreed with the majority, or been fresher than every mirror
+    seen (making the chosen one stale); it is not waited for (README, "When the probe
+    stops waiting").
+    """
+    if upstream_pending:
+        return Settled(False)
+    if not running_ms:
+        return Settled(True)
+    if min(running_ms) <= NEAR_TIE_MS:
+        # The band is at least NEAR_TIE_MS wide: a probe this young may still land in it
+        # (the cheap answer while a thousand probes are starting).
+        return Settled(False, wait_ms=NEAR_TIE_MS - min(running_ms) + 1.0)
+    ranking = rank(report, max_lag=max_lag)
+    if not ranking or not ranking[0].ok:
+        return Settled(False)
+    best = ranking[0].result
+    fastest = min(_speed(x.result) for x in ranking if x.ok)
+    limit = fastest + max(NEAR_TIE_MS, NEAR_TIE_RATIO * fastest)
+    upstream = report.upstream if report.upstream is not None and report.upstream.valid else None
+    if upstream is not None and upstream.serial is not None:
+        near = [r for r in report.results if r.valid and _speed(r) <= limit]
+        if not all(_judged_by(upstream, r) for r in near):
+            return Settled(False)
+    else:
+        # A tied vote anywhere could tip a verdict, and with it the reference serial.
+        if any(_tied(counts) for counts in _tallies(report.results).values()):
+            return Settled(False)
+        backing = [
+            x.result
+            for x in ranking
+            if x.ok
+            and set(x.result.digests) & set(best.digests)
+            and (x.result.serial is not None or best.serial is None)
+        ]
+        if len(backing) < min(CORROBORATION, len(backing) + len(running_ms)):
+            return Settled(False)
+    wait = max((limit - ms for ms in running_ms), default=-1.0)
+    if wait >= 0:
+        return Settled(False, wait_ms=wait + 1.0)
+    return Settled(True)
+
+
+def _judged_by(upstream: ProbeResult, r: ProbeResult) -> bool:
+    """``r``'s verdict rests on upstream alone: it lists only files upstream lists, or
+    contradicts upstream on one (unsafe, whatever others say)."""
+    theirs = upstream.digests
+    return all(name in theirs for name in r.digests) or any(
+        name in theirs and theirs[name] != digest for name, digest in r.digests.items()
+    )
+
+
+def _tied(counts: Counter[str]) -> bool:
+    """Valid mirrors disagree on a file's sha256 with no strict majority: one more answer
+    could tip it."""
+    top = counts.most_common(2)
+    return len(top) == 2 and top[0][1] == top[1][1]

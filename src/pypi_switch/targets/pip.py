@@ -18,7 +18,7 @@ from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
 from pypi_switch.urls import host_of, is_pypi, needs_trusted_host, redact
 
-__all__ = ["PIP", "EffectiveIndex", "PipTarget", "effective_index"]
+__all__ = ["PIP", "EffectiveIndex", "PipTarget", "effective_cert", "effective_index"]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 
@@ -37,6 +37,10 @@ def _is_trusted(key: str) -> bool:
 
 def _is_extra(key: str) -> bool:
     return _norm(key) == "extra-index-url"
+
+
+def _is_cert(key: str) -> bool:
+    return _norm(key) == "cert"
 
 
 class PipTarget(IniTarget):
@@ -170,10 +174,25 @@ def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
     """The index ``pip <command>`` uses, computed the way pip layers its configuration."""
     if ctx.environ.get("PIP_INDEX_URL"):
         return EffectiveIndex(ctx.environ["PIP_INDEX_URL"], "PIP_INDEX_URL")
-    found: EffectiveIndex | None = None
+    found = _from_files(ctx, _is_index, command)
+    return EffectiveIndex(*found) if found else EffectiveIndex(DEFAULT_INDEX, "pip's default")
+
+
+def effective_cert(ctx: Context, command: str = "install") -> tuple[str, str] | None:
+    """The CA bundle pip's config files name (``cert``), as (where, path), if any.
+
+    ``PIP_CERT`` is left to the caller (the transport reads it beside the other variables).
+    """
+    found = _from_files(ctx, _is_cert, command)
+    return (found[1], found[0]) if found else None
+
+
+def _from_files(ctx: Context, match: KeyMatch, command: str) -> tuple[str, str] | None:
+    """(value, where) of the option pip would use, from its config files alone."""
+    found: tuple[str, str] | None = None
     for section in ("global", command):
         for layer in pip_layers(ctx):
-            value = layer.doc.get(section, _is_index) if layer.doc else None
+            value = layer.doc.get(section, match) if layer.doc else None
             if value:
-                found = EffectiveIndex(value, f"{ctx.paths.show(layer.path)} [{section}]")
-    return found or EffectiveIndex(DEFAULT_INDEX, "pip's default")
+                found = (value, f"{ctx.paths.show(layer.path)} [{section}]")
+    return found
