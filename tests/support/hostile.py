@@ -21,6 +21,7 @@ __all__ = [
     "Reply",
     "Server",
     "drip",
+    "forward_proxy",
     "huge",
     "redirect",
     "simple_html",
@@ -69,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.owner.behaviour(self, self.server.owner)
 
     do_HEAD = do_GET
+    do_CONNECT = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet tests
@@ -271,5 +273,62 @@ def huge(total: int, *, declare: bool) -> Behaviour:
             except OSError:
                 return
             sent += len(block)
+
+    return answer
+
+
+def forward_proxy(seen: list[str]) -> Behaviour:
+    """An HTTP proxy: absolute-form GETs are passed on, CONNECT opens a tunnel (https).
+
+    ``seen`` collects each request line's target, so a test can tell the proxy was used.
+    """
+    import http.client
+    import select
+    from urllib.parse import urlsplit
+
+    def answer(h: _Handler, server: Server) -> None:
+        seen.append(h.path)
+        if h.command == "CONNECT":
+            host, _, port = h.path.rpartition(":")
+            try:
+                upstream = socket.create_connection((host, int(port)), timeout=5)
+            except OSError:
+                h.send_error(502)
+                return
+            h.send_response(200, "Connection established")
+            h.end_headers()
+            h.wfile.flush()
+            h.close_connection = True
+            with upstream:
+                pair = [h.connection, upstream]
+                for _ in range(10_000):  # bounded: a tunnel lives one short exchange
+                    if server.stopping.is_set():
+                        return
+                    ready, _, _ = select.select(pair, [], [], 0.1)
+                    for sock in ready:
+                        data = sock.recv(65536)
+                        if not data:
+                            return
+                        (upstream if sock is h.connection else h.connection).sendall(data)
+            return
+        target = urlsplit(h.path)
+        conn = http.client.HTTPConnection(target.hostname or "", target.port or 80, timeout=5)
+        try:
+            conn.request(h.command, target.path or "/", headers={"Accept": h.headers["Accept"]})
+            resp = conn.getresponse()
+            body = resp.read()
+        except OSError:
+            h.send_error(502)
+            return
+        finally:
+            conn.close()
+        h.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                h.send_header(key, value)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)
 
     return answer
