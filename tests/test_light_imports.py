@@ -15,7 +15,13 @@ from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
 
 PARSING = ("pypi_simple", "pydantic", "bs4", "soupsieve")
-NETWORK = ("requests", "urllib3", "truststore", "pypi_switch.net.transport", "pypi_switch.net.probe")
+NETWORK = (
+    "requests",
+    "urllib3",
+    "truststore",
+    "pypi_switch.net.transport",
+    "pypi_switch.net.probe",
+)
 
 SNIPPET = """
 import sys

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import shlex
 import ssl
@@ -321,7 +322,7 @@ def test_answers_waiting_at_the_deadline_are_collected_not_called_late() -> None
 
     with Fanout[int, int](limit=4) as fan:
         for n in range(50):
-            fan.submit(n, lambda n=n: task(n))
+            fan.submit(n, functools.partial(task, n))
         for _ in range(50):
             assert finished.acquire(timeout=10)
         time.sleep(0.1)  # every result is queued by now

@@ -296,12 +296,12 @@ def test_the_early_choice_is_the_choice_after_waiting_for_everything() -> None:
         for t in times:
             answered = tuple(r for a, r, _ in mirrors if a <= t)
             running = [t - s if t > s else 0.0 for a, _, s in mirrors if a > t]
-            up_known = upstream is not None and upstream[0] <= t
-            early = report(*answered, upstream=upstream[1] if up_known else None)
+            up_known = upstream if upstream is not None and upstream[0] <= t else None
+            early = report(*answered, upstream=up_known[1] if up_known else None)
             verdict = settle(
                 early,
                 running_ms=running,
-                upstream_pending=upstream is not None and not up_known,
+                upstream_pending=upstream is not None and up_known is None,
                 max_lag=MAX_LAG,
             )
             if not verdict.final:

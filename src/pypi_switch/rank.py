@@ -37,9 +37,13 @@ class Ranked:
 
 def rank(report: ProbeReport, *, max_lag: int) -> list[Ranked]:
     """Best first: choosable mirrors in order, then every rejection with its reason."""
+    return _rank(report, _Votes(report.results), max_lag=max_lag)
+
+
+def _rank(report: ProbeReport, votes: _Votes, *, max_lag: int) -> list[Ranked]:
     results = report.results
     upstream = report.upstream if report.upstream and report.upstream.valid else None
-    unsafe = _integrity(results, upstream)
+    unsafe = _integrity(votes, upstream)
     reference = _reference_serial(results, upstream, unsafe)
     lags = [
         max(0, reference - r.serial) if reference is not None and r.serial is not None else None
@@ -118,46 +122,71 @@ def _explain(
     return Ranked(r, True, reason, lag)
 
 
-def _integrity(results: Sequence[ProbeResult], upstream: ProbeResult | None) -> dict[int, str]:
+def _integrity(votes: _Votes, upstream: ProbeResult | None) -> dict[int, str]:
     """Mirrors whose sha256 for some file disagrees with upstream or with the majority.
 
     With upstream reachable its digest is the truth. Otherwise a digest must be the one
     most mirrors listing the file agree on; a tie has no majority, so no side is trusted.
     """
-    tallies = _tallies(results)
+    theirs = upstream.digests if upstream is not None else {}
     unsafe: dict[int, str] = {}
-    for i, r in enumerate(results):
-        if not r.valid:
-            continue
-        for filename in sorted(r.digests):
-            digest = r.digests[filename]
-            if upstream is not None and filename in upstream.digests:
-                if upstream.digests[filename] != digest:
-                    unsafe[i] = f"unsafe: sha256 of {filename} differs from upstream"
-                    break
-                continue
-            counts = tallies[filename]
-            differing = counts.total() - counts[digest]
-            if differing == 0:
-                continue
+    for digests, members in votes.groups:
+        # Only files where something disagrees can fail: the rest is checked in bulk.
+        off_upstream = {name for name, _ in digests.items() - theirs.items() if name in theirs}
+        suspects = off_upstream | (votes.contested & digests.keys()) - theirs.keys()
+        for filename in sorted(suspects):
+            digest = digests[filename]
+            if filename in theirs:
+                reason = f"unsafe: sha256 of {filename} differs from upstream"
+                break
+            counts = votes.tallies[filename]
             top = counts.most_common(2)
             if top[0][0] != digest or top[0][1] == top[1][1]:
                 tail = "" if top[0][1] > top[1][1] else " (no majority)"
-                others = _plural(differing, "other mirror")
-                unsafe[i] = f"unsafe: sha256 of {filename} differs from {others}{tail}"
+                others = _plural(counts.total() - counts[digest], "other mirror")
+                reason = f"unsafe: sha256 of {filename} differs from {others}{tail}"
                 break
+        else:
+            continue
+        for i in members:
+            unsafe[i] = reason
     return unsafe
 
 
-def _tallies(results: Sequence[ProbeResult]) -> dict[str, Counter[str]]:
-    """filename -> how many valid mirrors list each sha256 for it (counted once per call:
-    the canary's page may list a thousand files)."""
-    tallies: dict[str, Counter[str]] = {}
-    for r in results:
-        if r.valid:
-            for filename, digest in r.digests.items():
-                tallies.setdefault(filename, Counter())[digest] += 1
-    return tallies
+class _Votes:
+    """What the valid mirrors say about each file, counted once.
+
+    The canary's page may list a thousand files and most mirrors list the same ones with
+    the same digests: mirrors are grouped by identical listings (compared in C), and each
+    file's sha256s are tallied per group, so a ranking stays cheap enough to be asked
+    after every answer.
+    """
+
+    def __init__(self, results: Sequence[ProbeResult]) -> None:
+        self.groups: list[tuple[dict[str, str], list[int]]] = []
+        for i, r in enumerate(results):
+            if not r.valid:
+                continue
+            for digests, members in self.groups:
+                if digests == r.digests:
+                    members.append(i)
+                    break
+            else:
+                self.groups.append((r.digests, [i]))
+        # Files for which valid mirrors list more than one sha256 (set operations on the
+        # listings, in C), then the votes on those files alone: no other file can fail.
+        seen: dict[str, str] = {}
+        self.contested: set[str] = set()
+        for digests, _ in self.groups:
+            for filename, digest in digests.items() - seen.items():
+                if filename in seen:
+                    self.contested.add(filename)
+                else:
+                    seen[filename] = digest
+        self.tallies: dict[str, Counter[str]] = {name: Counter() for name in self.contested}
+        for digests, members in self.groups:
+            for name in self.contested & digests.keys():
+                self.tallies[name][digests[name]] += len(members)
 
 
 def _reference_serial(
@@ -240,7 +269,8 @@ def settle(
         # The band is at least NEAR_TIE_MS wide: a probe this young may still land in it
         # (the cheap answer while a thousand probes are starting).
         return Settled(False, wait_ms=NEAR_TIE_MS - min(running_ms) + 1.0)
-    ranking = rank(report, max_lag=max_lag)
+    votes = _Votes(report.results)
+    ranking = _rank(report, votes, max_lag=max_lag)
     if not ranking or not ranking[0].ok:
         return Settled(False)
     best = ranking[0].result
@@ -253,13 +283,13 @@ def settle(
             return Settled(False)
     else:
         # A tied vote anywhere could tip a verdict, and with it the reference serial.
-        if any(_tied(counts) for counts in _tallies(report.results).values()):
+        if any(_tied(votes.tallies[name]) for name in votes.contested):
             return Settled(False)
         backing = [
             x.result
             for x in ranking
             if x.ok
-            and set(x.result.digests) & set(best.digests)
+            and not best.digests.keys().isdisjoint(x.result.digests)
             and (x.result.serial is not None or best.serial is None)
         ]
         if len(backing) < min(CORROBORATION, len(backing) + len(running_ms)):
@@ -274,8 +304,8 @@ def _judged_by(upstream: ProbeResult, r: ProbeResult) -> bool:
     """``r``'s verdict rests on upstream alone: it lists only files upstream lists, or
     contradicts upstream on one (unsafe, whatever others say)."""
     theirs = upstream.digests
-    return all(name in theirs for name in r.digests) or any(
-        name in theirs and theirs[name] != digest for name, digest in r.digests.items()
+    return r.digests.keys() <= theirs.keys() or any(
+        name in theirs for name, _ in r.digests.items() - theirs.items()
     )
 
 
