@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_pypi import FakePyPI, FakePyPIWithEnv
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import SANDBOXED_NAMES, SANDBOXED_PREFIXES, RealHomeGuard, Sandbox
 from tests.support.wheels import build_wheel
@@ -78,3 +79,12 @@ def mirror2(wheelhouse: Path) -> Iterator[PypiServer]:
     """A second real pypi-server serving the same files."""
     with PypiServer(wheelhouse) as server:
         yield server
+
+
+@pytest.fixture
+def fake_pypi(wheelhouse: Path, tmp_path: Path) -> Iterator[FakePyPIWithEnv]:
+    """pypi.org, down (503) until the test sets ``up``; ``.env``: what a client needs."""
+    import trustme
+
+    with FakePyPI(wheelhouse, trustme.CA()) as pypi:
+        yield FakePyPIWithEnv(pypi, pypi.env(tmp_path / "fake-pypi-ca.pem"))

@@ -16,6 +16,7 @@ import pytest
 from pypi_switch.targets.base import FileSpec, Target
 from pypi_switch.targets.pdm import PDM
 from pypi_switch.targets.uv import UV
+from tests.support.fake_pypi import FakePyPIWithEnv
 from tests.support.pypiserver import PypiServer, free_port
 from tests.support.sandbox import VENV_BIN, Sandbox
 from tests.support.switching import local_mirror_config, ok
@@ -152,6 +153,48 @@ def test_pdm_with_its_own_config_file(sandbox: Sandbox, mirror: PypiServer) -> N
     _restore(sandbox)
     assert config.read_bytes() == original
     assert _pdm_url(sandbox) == "https://proxy.example.com/simple"
+
+
+PDM_PROJECT = """\
+[project]
+name = "demo"
+version = "0"
+requires-python = ">=3.11"
+dependencies = []
+
+[tool.pdm]
+distribution = false
+"""
+
+
+def _installed_canary(sandbox: Sandbox) -> str:
+    python = sandbox.project / ".venv" / "bin" / "python"
+    out = sandbox.command([str(python), "-c", "import canary_pkg; print(canary_pkg.VERSION)"])
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_pdm_add_follows_the_switch_while_pypi_is_down(
+    sandbox: Sandbox, mirror: PypiServer, fake_pypi: FakePyPIWithEnv
+) -> None:
+    (sandbox.project / "pyproject.toml").write_text(PDM_PROJECT)
+    env = {"PDM_CHECK_UPDATE": "false", **fake_pypi.env}
+    stuck = sandbox.command([PDM_EXE, "add", "canary-pkg"], env=env)
+    assert stuck.returncode != 0, stuck.stdout  # pypi.org answers 503
+    assert fake_pypi.server.asked
+
+    _switch(sandbox, mirror, "pdm")
+    asked = fake_pypi.server.asked
+    added = sandbox.command([PDM_EXE, "add", "canary-pkg"], env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert _installed_canary(sandbox) == "1.1"
+    assert fake_pypi.server.asked == asked  # all from the mirror
+    assert "127.0.0.1" not in (sandbox.project / "pdm.lock").read_text()
+
+    _restore(sandbox)
+    again = sandbox.command([PDM_EXE, "add", "canary-pkg==1.0"], env=env)
+    assert again.returncode != 0, again.stdout  # back on pypi.org, which is still down
+    assert fake_pypi.server.asked > asked
 
 
 # -- the targets alone, as the engine would apply them -------------------------------------

@@ -91,7 +91,7 @@ TargetOpt = Annotated[
     typer.Option(
         "--target",
         "-t",
-        help="Only this target (pip, pydistutils, buildout, project, uv, pdm); repeatable.",
+        help="Only this target (pip, pydistutils, buildout, project, uv, pdm, poetry); repeatable.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -36,6 +36,7 @@ from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Targ
 from pypi_switch.targets.buildout import BUILDOUT, PROJECT, project_files
 from pypi_switch.targets.pdm import PDM
 from pypi_switch.targets.pip import PIP
+from pypi_switch.targets.poetry import POETRY
 from pypi_switch.targets.pydistutils import PYDISTUTILS
 from pypi_switch.targets.uv import UV
 from pypi_switch.urls import host_of, needs_trusted_host, redact, same_index, validate_index_url
@@ -54,7 +55,9 @@ __all__ = [
 ]
 
 CLASSIC_TARGETS = ("pip", "pydistutils", "buildout", "project")
-TARGETS: dict[str, Target] = {t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM)}
+TARGETS: dict[str, Target] = {
+    t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY)
+}
 
 LOCK_WAIT = 30.0
 

@@ -2,8 +2,8 @@
 
 The machines that run these tests reach their package registry through their own pip
 configuration; the tool rewrites exactly such files. So each test gets a fresh HOME, no
-``PIP_*``/``XDG_*``/``UV_*``/``PDM_*``/``BUILDOUT_HOME`` from the outer environment, and
-the tool and subprocesses run with an almost empty environment.
+``PIP_*``/``XDG_*``/``UV_*``/``PDM_*``/``POETRY_*``/``PIPENV_*``/``BUILDOUT_HOME`` from the
+outer environment, and the tool and subprocesses run with an almost empty environment.
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from tests.support.inprocess import run_cli
 
 __all__ = ["SANDBOXED_PREFIXES", "RealHomeGuard", "Sandbox", "scrub_environ"]
 
-SANDBOXED_PREFIXES = ("PIP_", "UV_", "PDM_", "XDG_", "BUILDOUT_", "PYPI_SWITCH_", "PIPENV_")
+SANDBOXED_PREFIXES = (
+    "PIP_",
+    "UV_",
+    "PDM_",
+    "POETRY_",
+    "PIPENV_",
+    "PIXI_",
+    "XDG_",
+    "BUILDOUT_",
+    "PYPI_SWITCH_",
+)
 SANDBOXED_NAMES = ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONUSERBASE", "NO_COLOR", "FORCE_COLOR")
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -190,6 +200,8 @@ class RealHomeGuard:
             home / ".buildout" / "default.cfg",
             home / ".config" / "uv" / "uv.toml",
             home / ".config" / "pdm" / "config.toml",
+            home / ".config" / "pypoetry" / "config.toml",
+            home / ".pixi" / "config.toml",
             home / ".config" / "pypi-switch" / "config.toml",
             home / ".local" / "state" / "pypi-switch",
         ]

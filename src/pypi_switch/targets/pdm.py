@@ -12,12 +12,12 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     Scalar,
     TomlText,
     is_explicit_table,
-    on_path,
     read_data,
     render,
 )
@@ -57,7 +57,8 @@ class PdmTarget:
     name = "pdm"
 
     def default_enabled(self, ctx: Context) -> bool:
-        return on_path("pdm", ctx.environ) or ctx.paths.pdm_user.exists()
+        found = find_program("pdm", ctx.environ, ctx.paths.home)
+        return found is not None or ctx.paths.pdm_user.exists()
 
     def files(self, ctx: Context) -> list[FileSpec]:
         return [FileSpec(ctx.paths.pdm_user)]

@@ -12,9 +12,8 @@ original bytes.
 from __future__ import annotations
 
 import copy
-import os
+import functools
 import re
-import shutil
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ __all__ = [
     "TomlText",
     "is_explicit_table",
     "is_inline_array",
-    "on_path",
     "read_data",
     "render",
     "shown",
@@ -124,9 +122,11 @@ class TomlText:
         head, tail = self.text[: m.start()], self.text[m.start() :]
         block = _block(header, items)
         new = f"{head}\n\n{block}{tail}" if head else f"{block}\n"
-        name = header.strip("[]")
+        *parents, name = header.strip("[]").split(".")
 
         def expect(data: dict[str, Any]) -> None:
+            for part in parents:
+                data = data.setdefault(part, {})
             if header.startswith("[["):
                 data.setdefault(name, []).append(dict(items))
             else:
@@ -142,10 +142,17 @@ class TomlText:
         ``whole``: the lines the user added to that table since go with it.
         """
         block = _block(header, items)
-        name = header.strip("[]")
+        entry = dict(items)
         for start, end in reversed(list(_spans(self.text, block, whole=whole))):
             new = self.text[:start] + self.text[end:]
-            if self._matches(new, lambda d: _drop_block(d, header, name, dict(items))):
+            # A parent table only the block implied ([plugins] for [plugins.x]) goes with it;
+            # one the user wrote stays, even empty.
+            if any(
+                self._matches(
+                    new, functools.partial(_drop_block, header=header, entry=entry, prune=p)
+                )
+                for p in (True, False)
+            ):
                 self.text, self.data = new, _load(new)
                 return True
         return False
@@ -216,8 +223,13 @@ def _spans(text: str, block: str, *, whole: bool) -> Iterator[tuple[int, int]]:
             yield start, min(end + 1, len(text))
 
 
-def _drop_block(data: dict[str, Any], header: str, name: str, entry: dict[str, Any]) -> None:
+def _drop_block(data: dict[str, Any], header: str, entry: dict[str, Any], prune: bool) -> None:
     """What removing the table holding ``entry`` does to the data."""
+    *parents, name = header.strip("[]").split(".")
+    chain = [data]
+    for part in parents:
+        chain.append(chain[-1].get(part, {}))
+    data = chain[-1]
     if header.startswith("[["):
         entries = data.get(name, [])
         ours = [i for i, e in enumerate(entries) if entry.items() <= e.items()]
@@ -231,6 +243,9 @@ def _drop_block(data: dict[str, Any], header: str, name: str, entry: dict[str, A
             table.pop(key, None)
         if not table:
             data.pop(name, None)
+    for holder, part in reversed(list(zip(chain[:-1], parents, strict=True))):
+        if prune and holder.get(part) == {}:
+            del holder[part]
 
 
 def _parent(data: Any, path: KeyPath) -> Any:
@@ -412,7 +427,3 @@ def shown(path: Path, home: Path) -> str:
         return f"~/{path.relative_to(home)}"
     except ValueError:
         return str(path)
-
-
-def on_path(program: str, environ: dict[str, str]) -> bool:
-    return shutil.which(program, path=environ.get("PATH", os.defpath)) is not None

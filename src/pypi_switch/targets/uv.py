@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     TomlText,
     is_inline_array,
-    on_path,
     read_data,
 )
 from pypi_switch.urls import is_pypi, redact
@@ -69,7 +69,8 @@ class UvTarget:
     name = "uv"
 
     def default_enabled(self, ctx: Context) -> bool:
-        return on_path("uv", ctx.environ) or ctx.paths.uv_user.exists()
+        found = find_program("uv", ctx.environ, ctx.paths.home)
+        return found is not None or ctx.paths.uv_user.exists()
 
     def files(self, ctx: Context) -> list[FileSpec]:
         return [FileSpec(ctx.paths.uv_user)]
