@@ -331,6 +331,7 @@ def configs(box: Sandbox) -> dict[Path, bytes | None]:
         box.buildout_default,
         box.home / ".config" / "uv" / "uv.toml",
         box.home / ".config" / "pdm" / "config.toml",
+        box.home / ".config" / "pypoetry" / "config.toml",
     )
     return {
         p: p.read_bytes() if p.exists() else None for p in (*paths, box.project / "buildout.cfg")
@@ -338,9 +339,9 @@ def configs(box: Sandbox) -> dict[Path, bytes | None]:
 
 
 # An automatic switch here: 2 backups (the user's pip.conf and buildout default), the
-# intent, 6 files (those two; ~/.pip/pip.conf, ~/.pydistutils.cfg, uv's and pdm's user
-# files created: uv and pdm are on the sandbox's PATH), the journal, then auto.json.
-STEPS = 11
+# intent, 7 files (those two; ~/.pip/pip.conf, ~/.pydistutils.cfg, uv's, pdm's and poetry's
+# user files created: they are on the sandbox's PATH), the journal, then auto.json.
+STEPS = 12
 
 
 @pytest.mark.slow
