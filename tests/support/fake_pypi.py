@@ -89,7 +89,12 @@ class _Proxy(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError):
             self.close_connection = True
             return
-        _Tunnelled(tls, self.client_address, self.server)
+        try:
+            _Tunnelled(tls, self.client_address, self.server)
+        except OSError:
+            pass  # the client hung up mid-answer
+        finally:
+            tls.close()
         self.close_connection = True
 
     def do_GET(self) -> None:  # a plain-http request through the proxy

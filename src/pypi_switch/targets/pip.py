@@ -116,6 +116,13 @@ class PipTarget(IniTarget):
                     f"PIP_CONFIG_FILE={config_file}: pip reads that file last and skips "
                     f"{show(ctx.paths.pip_legacy)} and {show(ctx.paths.pip_user)}"
                 )
+        extra = env.get("PIP_EXTRA_INDEX_URL", "")
+        if any(is_pypi(u) for u in extra.split()):
+            out.append(
+                f"PIP_EXTRA_INDEX_URL is set ({redact(extra)}) and points at PyPI: "
+                "pip keeps trying PyPI too"
+            )
+        out += _venv_warnings(ctx)
         for layer in pip_layers(ctx):
             doc = layer.doc
             if doc is None:
@@ -141,6 +148,45 @@ class PipTarget(IniTarget):
 
 
 PIP = PipTarget()
+
+
+def _venv_warnings(ctx: Context) -> list[str]:
+    """A project's virtualenv reads its own pip.conf, activated or not (``.venv/bin/pip``)."""
+    from pypi_switch.traces import project_dirs
+
+    out = []
+    active = Path(ctx.environ["VIRTUAL_ENV"]).absolute() if ctx.environ.get("VIRTUAL_ENV") else None
+    folders = project_dirs(ctx.paths.cwd, (*ctx.projects, *ctx.settings.projects))
+    for folder in folders:
+        for venv in (folder / ".venv", folder / "venv"):
+            if active is not None and venv.absolute() == active:
+                continue  # told already, as pip's site file
+            conf = venv / "pip.conf"
+            try:
+                state = read_state(conf)
+                doc = IniDoc(decode(state.data, conf)) if state.data is not None else None
+            except (SwitchError, ParseError):
+                continue
+            if doc is None:
+                continue
+            sections = [s for s in doc.section_names() if doc.options(s, _is_index)]
+            extras = [
+                s
+                for s in doc.section_names()
+                for opt in doc.options(s, _is_extra)
+                if any(is_pypi(u) for u in opt.value.split())
+            ]
+            for section in sections:
+                out.append(
+                    f"{conf} [{section}] sets index-url: {venv}/bin/pip uses it instead of "
+                    f"{ctx.paths.pip_legacy}, even when that virtualenv is not activated"
+                )
+            for section in dict.fromkeys(extras):
+                out.append(
+                    f"{conf} [{section}] extra-index-url points at PyPI: "
+                    f"{venv}/bin/pip keeps trying PyPI too"
+                )
+    return out
 
 
 @dataclass(frozen=True)

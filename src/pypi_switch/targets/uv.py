@@ -154,13 +154,15 @@ class UvTarget:
                 found.append(
                     f"{where} adds indexes that uv queries before the default index in {file}"
                 )
-        data = read_data(user)
-        if data is not None:
-            for extra in _extra_urls(data):
+        system = ctx.paths.uv_system
+        for path in (user, *([system] if system is not None else [])):
+            data = read_data(path)
+            for extra in _extra_urls(data or {}):
                 if is_pypi(extra):
                     found.append(
-                        f"{file} still lists {redact(extra)} as an extra index: "
-                        "uv queries it before the default index"
+                        f"{shown(path, ctx.paths.home)} still lists {redact(extra)} as an extra "
+                        "index: uv queries it before the default index and stops when it "
+                        "cannot reach it"
                     )
         return found
 
