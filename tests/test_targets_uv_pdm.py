@@ -362,7 +362,7 @@ def test_uv_warns_about_pypi_left_as_an_extra_index(tmp_path: Path) -> None:
     )
     assert UV.warnings(ctx) == [
         "~/.config/uv/uv.toml still lists https://pypi.org/simple as an extra index: "
-        "uv queries it before the default index"
+        "uv queries it before the default index and stops when it cannot reach it"
     ]
 
 

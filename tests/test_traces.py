@@ -80,8 +80,7 @@ def test_every_lock_file_naming_the_mirror_is_found_with_its_relock_command(
         "requirements.txt": "pip-compile --output-file=requirements.txt requirements.in",
         "requirements-dev.txt": "uv pip compile requirements.in -o requirements-dev.txt "
         "--emit-index-url",
-        "requirements/prod.txt": "re-run the pip-compile or `uv pip compile` command that "
-        "wrote it",
+        "requirements/prod.txt": "re-run the pip-compile or `uv pip compile` command that wrote it",
     }
 
 

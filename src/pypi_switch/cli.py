@@ -91,7 +91,8 @@ TargetOpt = Annotated[
     typer.Option(
         "--target",
         "-t",
-        help="Only this target (pip, pydistutils, buildout, project, uv, pdm, poetry); repeatable.",
+        help="Only this target (pip, pydistutils, buildout, project, uv, pdm, poetry, pixi); "
+        "repeatable.",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]

@@ -24,7 +24,7 @@ __all__ = [
     "load_settings",
 ]
 
-TARGET_NAMES = ("pip", "pydistutils", "buildout", "project", "uv", "pdm", "poetry")
+TARGET_NAMES = ("pip", "pydistutils", "buildout", "project", "uv", "pdm", "poetry", "pixi")
 
 DEFAULT_UPSTREAM = "https://pypi.org/simple/"
 

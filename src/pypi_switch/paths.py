@@ -530,5 +530,12 @@ class Paths:
             self.place.path(self.place.xdg("XDG_CONFIG_HOME") or f"{self.place.home}/.config")
         )
 
+    @property
+    def pixi_config(self) -> Path:
+        """pixi's last global file, which wins over its XDG ones: ``$PIXI_HOME/config.toml``,
+        ``PIXI_HOME`` defaulting to ``~/.pixi`` on every OS (``pixi_config::pixi_home``)."""
+        folder = self.place.env("PIXI_HOME") or self.place.path(self.place.home, ".pixi")
+        return _real(self.place.path(folder, "config.toml"))
+
     def show(self, path: PurePath | str) -> str:
         return shown(path, self.place)

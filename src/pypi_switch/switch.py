@@ -36,6 +36,7 @@ from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Targ
 from pypi_switch.targets.buildout import BUILDOUT, PROJECT, project_files
 from pypi_switch.targets.pdm import PDM
 from pypi_switch.targets.pip import PIP
+from pypi_switch.targets.pixi import PIXI
 from pypi_switch.targets.poetry import POETRY
 from pypi_switch.targets.pydistutils import PYDISTUTILS
 from pypi_switch.targets.uv import UV
@@ -56,7 +57,7 @@ __all__ = [
 
 CLASSIC_TARGETS = ("pip", "pydistutils", "buildout", "project")
 TARGETS: dict[str, Target] = {
-    t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY)
+    t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY, PIXI)
 }
 
 LOCK_WAIT = 30.0

@@ -34,18 +34,33 @@ __all__ = [
     "is_inline_array",
     "read_data",
     "render",
+    "render_key",
     "shown",
 ]
 
-Scalar = str | bool
+Scalar = str | bool | tuple[str, ...]
 KeyPath = tuple[str | int, ...]
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def render(value: Scalar) -> str:
-    """``value`` as TOML source: a basic string, or ``true``/``false``."""
+    """``value`` as TOML source: a basic string, ``true``/``false``, or an array of strings."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(render(v) for v in value) + "]"
     return tomlkit.string(value).as_string()
+
+
+def render_key(key: str) -> str:
+    """A key as TOML source: bare when it can be, else a basic string."""
+    return key if _BARE_KEY.fullmatch(key) else tomlkit.string(key).as_string()
+
+
+def _data(value: Scalar) -> Any:
+    """``value`` as tomllib gives it back (arrays are lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -76,7 +91,7 @@ class TomlText:
         """Set an existing key, or add one to an existing table, in place."""
 
         def expect(data: dict[str, Any]) -> None:
-            _parent(data, path)[path[-1]] = value
+            _parent(data, path)[path[-1]] = _data(value)
 
         def with_tomlkit(doc: TOMLDocument) -> None:
             parent = _tk_get(doc, path[:-1])
@@ -101,7 +116,7 @@ class TomlText:
         """Append an inline table to the inline array at ``path``."""
 
         def expect(data: dict[str, Any]) -> None:
-            _parent(data, path)[path[-1]].append(dict(items))
+            _parent(data, path)[path[-1]].append({k: _data(v) for k, v in items})
 
         def with_tomlkit(doc: TOMLDocument) -> None:
             entry = tomlkit.inline_table()
@@ -127,10 +142,11 @@ class TomlText:
         def expect(data: dict[str, Any]) -> None:
             for part in parents:
                 data = data.setdefault(part, {})
+            entry = {k: _data(v) for k, v in items}
             if header.startswith("[["):
-                data.setdefault(name, []).append(dict(items))
+                data.setdefault(name, []).append(entry)
             else:
-                data.setdefault(name, {}).update(items)
+                data.setdefault(name, {}).update(entry)
 
         self._check(new, expect)
 
@@ -142,7 +158,7 @@ class TomlText:
         ``whole``: the lines the user added to that table since go with it.
         """
         block = _block(header, items)
-        entry = dict(items)
+        entry = {k: _data(v) for k, v in items}
         for start, end in reversed(list(_spans(self.text, block, whole=whole))):
             new = self.text[:start] + self.text[end:]
             # A parent table only the block implied ([plugins] for [plugins.x]) goes with it;
@@ -196,7 +212,7 @@ def _tk_parse(text: str) -> TOMLDocument:
 
 
 def _block(header: str, items: list[tuple[str, Scalar]]) -> str:
-    return "\n".join([header, *(f"{key} = {render(value)}" for key, value in items)])
+    return "\n".join([header, *(f"{render_key(key)} = {render(value)}" for key, value in items)])
 
 
 def _spans(text: str, block: str, *, whole: bool) -> Iterator[tuple[int, int]]:
@@ -263,6 +279,8 @@ def _tk_get(doc: TOMLDocument, path: KeyPath) -> Any:
 
 def _like(value: Scalar, old: Item | None) -> Any:
     """A new string quoted like the one it replaces: literal, multi-line or basic."""
+    if isinstance(value, tuple):
+        return list(value)
     if not isinstance(value, str) or not isinstance(old, String):
         return value
     literal = old.type in (StringType.SLL, StringType.MLL) and _literal_ok(value)
@@ -363,7 +381,7 @@ class _LineDoc:
         at = (rows or heads)[-1]
         if not self.lines[at].endswith("\n"):
             self.lines[at] += "\n"
-        self.lines.insert(at + 1, f"{path[-1]} = {render(value)}\n")
+        self.lines.insert(at + 1, f"{render_key(str(path[-1]))} = {render(value)}\n")
         return "".join(self.lines)
 
     def delete(self, path: KeyPath) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
+    Scalar,
     TomlText,
     is_inline_array,
     read_data,
@@ -105,7 +106,7 @@ class UvTarget:
                 doc.set(("index", at, "url"), url)
                 changes.append(Change(ENTRY, "url", old if isinstance(old, str) else None, url))
         elif doc.get(("index-url",)) is None:
-            entry: list[tuple[str, str | bool]] = [("url", url), ("default", True)]
+            entry: list[tuple[str, Scalar]] = [("url", url), ("default", True)]
             if "index" in doc.data and is_inline_array(doc.text, "index"):
                 doc.append_inline(("index",), entry)
             else:
