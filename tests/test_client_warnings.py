@@ -50,7 +50,7 @@ def test_a_project_venvs_own_pip_conf(tmp_path: Path) -> None:
     write(elsewhere / "venv" / "pip.conf", "[install]\nextra_index_url = https://pypi.org/simple\n")
     write(tmp_path / "unlisted" / ".venv" / "pip.conf", "[global]\nindex-url = https://x/simple\n")
     ctx = _ctx(tmp_path, cwd=cwd, projects=(elsewhere,))
-    legacy = ctx.paths.pip_legacy
+    legacy = "~/.pip/pip.conf"
     assert PIP.warnings(ctx) == [
         f"{cwd}/.venv/pip.conf [global] sets index-url: {cwd}/.venv/bin/pip uses it instead of "
         f"{legacy}, even when that virtualenv is not activated",

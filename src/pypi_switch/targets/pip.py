@@ -176,15 +176,17 @@ def _venv_warnings(ctx: Context) -> list[str]:
                 for opt in doc.options(s, _is_extra)
                 if any(is_pypi(u) for u in opt.value.split())
             ]
+            show = ctx.paths.show
+            pip = show(venv / "bin" / "pip")
             for section in sections:
                 out.append(
-                    f"{conf} [{section}] sets index-url: {venv}/bin/pip uses it instead of "
-                    f"{ctx.paths.pip_legacy}, even when that virtualenv is not activated"
+                    f"{show(conf)} [{section}] sets index-url: {pip} uses it instead of "
+                    f"{show(ctx.paths.pip_legacy)}, even when that virtualenv is not activated"
                 )
             for section in dict.fromkeys(extras):
                 out.append(
-                    f"{conf} [{section}] extra-index-url points at PyPI: "
-                    f"{venv}/bin/pip keeps trying PyPI too"
+                    f"{show(conf)} [{section}] extra-index-url points at PyPI: "
+                    f"{pip} keeps trying PyPI too"
                 )
     return out
 

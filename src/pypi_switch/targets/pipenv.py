@@ -8,7 +8,6 @@ directory or a configured project means pipenv is in use there.
 from __future__ import annotations
 
 from pypi_switch.targets.base import Context
-from pypi_switch.targets.toml_edit import shown
 from pypi_switch.traces import project_dirs
 
 __all__ = ["warnings"]
@@ -22,7 +21,7 @@ def warnings(ctx: Context) -> list[str]:
         pipfile = folder / "Pipfile"
         if pipfile.is_file():
             found.append(
-                f"{shown(pipfile, ctx.paths.home)}: pipenv ignores the switched files "
+                f"{ctx.paths.show(pipfile)}: pipenv ignores the switched files "
                 "(it reads only PIPENV_PYPI_MIRROR or the Pipfile's [[source]]); "
                 'run `eval "$(pypi-switch env)"` in the shell that runs pipenv'
             )

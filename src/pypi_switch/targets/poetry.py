@@ -18,7 +18,7 @@ from typing import Any
 
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.toml_edit import TomlText, read_data, shown
+from pypi_switch.targets.toml_edit import TomlText, read_data
 from pypi_switch.urls import redact
 
 __all__ = ["PLUGIN", "POETRY", "PoetryTarget", "has_plugin"]
@@ -89,7 +89,7 @@ class PoetryTarget:
         return doc.text
 
     def warnings(self, ctx: Context) -> list[str]:
-        file = shown(ctx.paths.poetry_config, ctx.paths.home)
+        file = ctx.paths.show(ctx.paths.poetry_config)
         found = []
         value = ctx.environ.get(ENV)
         if value:
@@ -98,7 +98,7 @@ class PoetryTarget:
         if poetry is not None:
             plugin = has_plugin(poetry, ctx.paths.home)
             if plugin is not True:
-                where = shown(poetry, ctx.paths.home)
+                where = ctx.paths.show(poetry)
                 state = "does not have" if plugin is False else "may not have (could not tell)"
                 found.append(
                     f"poetry ({where}) {state} the plugin {PLUGIN}: without it poetry ignores "
@@ -109,7 +109,7 @@ class PoetryTarget:
                 )
         root = _project_root(ctx.paths.cwd)
         if root is not None and _primary_source(root / "pyproject.toml"):
-            where = shown(root / "pyproject.toml", ctx.paths.home)
+            where = ctx.paths.show(root / "pyproject.toml")
             found.append(
                 f"{where} sets a primary source: poetry does not use PyPI there, "
                 "so the mirror does not apply to that project"

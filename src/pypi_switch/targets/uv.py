@@ -161,7 +161,7 @@ class UvTarget:
             for extra in _extra_urls(data or {}):
                 if is_pypi(extra):
                     found.append(
-                        f"{shown(path, ctx.paths.home)} still lists {redact(extra)} as an extra "
+                        f"{ctx.paths.show(path)} still lists {redact(extra)} as an extra "
                         "index: uv queries it before the default index and stops when it "
                         "cannot reach it"
                     )
