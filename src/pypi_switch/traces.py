@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pypi_switch.lockfiles import find_lock_files
+
 __all__ = ["LockTrace", "holding", "lock_files", "next_lock_rewrites", "project_dirs"]
 
 MAX_BYTES = 32 * 1024 * 1024  # a lock file larger than this is read only this far
@@ -54,11 +56,11 @@ def project_dirs(cwd: Path | None, projects: Iterable[Path]) -> list[Path]:
 
 
 def lock_files(folder: Path) -> list[Path]:
-    """The lock and compiled requirement files in ``folder`` (not below it)."""
-    names = ["uv.lock", "Pipfile", "Pipfile.lock", "pdm.lock", "poetry.lock", "pixi.lock"]
-    found = [folder / n for n in names]
-    for pattern in ("pylock.toml", "pylock.*.toml", "requirements*.txt", "requirements/*.txt"):
-        found += sorted(folder.glob(pattern))
+    """The lock and requirement files in ``folder`` (those the mirror check reads), plus
+    the ones that name an index without pinning anything it checks: Pipfile, pixi.lock,
+    and a ``requirements/`` folder's files."""
+    found = [*find_lock_files(folder), folder / "Pipfile", folder / "pixi.lock"]
+    found += sorted((folder / "requirements").glob("*.txt"))
     return [p for p in dict.fromkeys(found) if p.is_file()]
 
 
