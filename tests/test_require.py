@@ -87,7 +87,7 @@ def test_the_reason_names_the_first_two_gaps_of_each_kind() -> None:
         lacks[0],
     ]
     assert reason(mixed) == (
-        "lacks numpy==2.3.1; sha256 of alpha-1.0-py3-none-any.whl differs from the lock; "
+        "lacks numpy==2.3.1; sha256 differs from the lock for alpha-1.0-py3-none-any.whl; "
         "no file of beta==2.0 has a sha256 the lock allows; "
         "cannot read the page of idna: 503 for /simple/idna/ (+1 more)"
     )

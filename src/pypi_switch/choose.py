@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,10 +17,13 @@ from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.paths import Paths
 from pypi_switch.rank import Ranked
 from pypi_switch.targets.base import Context
-from pypi_switch.urls import redact
+from pypi_switch.urls import is_pypi, redact, same_index
 
 if TYPE_CHECKING:  # requests is imported only once a probe runs
+    from pypi_switch.lockfiles import Needs
+    from pypi_switch.net.filecheck import FilePages
     from pypi_switch.net.transport import Transport
+    from pypi_switch.vet import Vetting
 
 __all__ = ["Choice", "choose_mirror", "pick", "transport_for"]
 
@@ -27,8 +32,15 @@ __all__ = ["Choice", "choose_mirror", "pick", "transport_for"]
 class Choice:
     report: ProbeReport
     ranking: tuple[Ranked, ...]
-    best: Ranked | None  # the mirror to use, or None when none may be chosen
+    best: Ranked | None  # the probe's best, or None when none may be chosen
     network_down: bool  # nothing answered at all: upstream (when probed) nor any mirror
+    # The pins and the bytes, checked on the best candidates (None: the probe had no best).
+    vetting: Vetting | None = None
+
+    @property
+    def chosen(self) -> Ranked | None:
+        """The mirror to use: the probe's best, unless vetting went further down the list."""
+        return self.vetting.chosen if self.vetting is not None else self.best
 
     @property
     def rejections(self) -> tuple[Ranked, ...]:
@@ -46,32 +58,158 @@ def choose_mirror(
     on_result: Callable[[ProbeResult], None] | None = None,
     deadline: Deadline | None = None,
     transport: Transport | None = None,
+    needs: Needs | None = None,
+    check_bytes: bool = False,
+    allow_missing: bool = False,
+    eligible: Callable[[str], bool] | None = None,
 ) -> Choice:
     """Probe ``mirrors`` (else ``mirror_urls``, else the catalogue) and rank them.
 
-    Pass ``deadline`` and ``transport`` to go on with more requests under the same ones.
+    Then, best first, vet the candidates (``eligible`` ones only): every pin of ``needs``,
+    and with ``check_bytes`` one small file of ``settings.file_canary``, all under the
+    same deadline. Pass ``deadline`` and ``transport`` to go on with more requests.
     """
+    from pypi_switch.net.filecheck import FilePages
     from pypi_switch.net.probe import probe_mirrors
 
     settings = catalogue.with_overrides(settings, timeout=timeout, canary=canary, upstream=upstream)
     entries = (
         tuple(mirrors) if mirrors is not None else catalogue.mirrors_to_probe(settings, mirror_urls)
     )
-    report = probe_mirrors(
-        entries,
-        canary=settings.canary,
-        upstream=settings.upstream,
-        deadline=deadline if deadline is not None else Deadline.after(settings.timeout),
-        max_lag=settings.max_lag,
-        transport=transport if transport is not None else transport_for(None),
-        on_result=on_result,
-    )
-    ranking = tuple(rank.rank(report, max_lag=settings.max_lag))
-    best = ranking[0] if ranking and ranking[0].ok else None
+    deadline = deadline if deadline is not None else Deadline.after(settings.timeout)
+    transport = transport if transport is not None else transport_for(None)
+    pages = None
+    if check_bytes:
+        # Asked now, while the probe runs: once a mirror is chosen, only the download is left.
+        sources = [*entries, MirrorEntry(name="upstream", url=settings.upstream)]
+        pages = FilePages(sources, settings.file_canary, deadline=deadline, transport=transport)
+    try:
+        report = probe_mirrors(
+            entries,
+            canary=settings.canary,
+            upstream=settings.upstream,
+            deadline=deadline,
+            max_lag=settings.max_lag,
+            transport=transport,
+            on_result=on_result,
+        )
+        ranking = tuple(rank.rank(report, max_lag=settings.max_lag))
+        best = ranking[0] if ranking and ranking[0].ok else None
+        vetting = None
+        if best is not None and (needs or pages is not None):
+            vet_rest = functools.partial(
+                _vet,
+                settings,
+                entries,
+                needs=needs,
+                pages=pages,
+                deadline=deadline,
+                transport=transport,
+                eligible=eligible,
+            )
+            vetting = vet_rest(report, ranking, vetted=None)
+            # The probe stopped waiting once its best was clear; if no candidate passes,
+            # the mirrors it did not wait for are the next candidates.
+            while vetting.chosen is None and not deadline.expired():
+                rest = [entries[i] for i, r in enumerate(report.results) if r.not_waited_for]
+                if not rest:
+                    break
+                more = probe_mirrors(
+                    rest,
+                    canary=settings.canary,
+                    upstream=None,
+                    deadline=deadline,
+                    max_lag=settings.max_lag,
+                    transport=transport,
+                    on_result=on_result,
+                )
+                report = _merged(report, entries, rest, more)
+                ranking = tuple(rank.rank(report, max_lag=settings.max_lag))
+                best = ranking[0] if ranking and ranking[0].ok else None
+                vetting = vet_rest(report, ranking, vetted=vetting)
+                if all(r.not_waited_for for r in more.results):
+                    break  # no progress: nothing more to learn in this run
+            if vetting.chosen is None and allow_missing and vetting.required is not None:
+                from pypi_switch.vet import anyway
+
+                vetting = anyway(
+                    vetting,
+                    _candidates(ranking, eligible),
+                    pages=pages,
+                    upstream=settings.upstream,
+                    upstream_valid=_upstream_valid(report),
+                    deadline=deadline,
+                    transport=transport,
+                )
+    finally:
+        if pages is not None:
+            pages.close()
     answered = [r.reachable for r in report.results]
     if report.upstream is not None:
         answered.append(report.upstream.reachable)
-    return Choice(report=report, ranking=ranking, best=best, network_down=not any(answered))
+    return Choice(
+        report=report,
+        ranking=ranking,
+        best=best,
+        network_down=not any(answered),
+        vetting=vetting,
+    )
+
+
+def _vet(
+    settings: Settings,
+    entries: Sequence[MirrorEntry],
+    report: ProbeReport,
+    ranking: Sequence[Ranked],
+    *,
+    vetted: Vetting | None,
+    needs: Needs | None,
+    pages: FilePages | None,
+    deadline: Deadline,
+    transport: Transport,
+    eligible: Callable[[str], bool] | None,
+) -> Vetting:
+    """Vet the candidates of ``ranking`` not yet judged in ``vetted``; the two together."""
+    from pypi_switch.vet import combined, vet
+
+    known = [settings.upstream, *(m.url for m in entries)]
+    known += [e.mirror.url for e in catalogue.catalogue(settings)]
+
+    def pypi_like(index: str) -> bool:
+        return is_pypi(index) or any(same_index(index, url) for url in known)
+
+    done = vetted.judged if vetted is not None else set()
+    fresh = vet(
+        [r for r in _candidates(ranking, eligible) if r.result.url not in done],
+        needs=needs,
+        pages=pages,
+        upstream=settings.upstream,
+        upstream_valid=_upstream_valid(report),
+        deadline=deadline,
+        transport=transport,
+        pypi_like=pypi_like,
+    )
+    return fresh if vetted is None else combined(vetted, fresh)
+
+
+def _candidates(ranking: Sequence[Ranked], eligible: Callable[[str], bool] | None) -> list[Ranked]:
+    return [r for r in ranking if r.ok and (eligible is None or eligible(r.result.url))]
+
+
+def _upstream_valid(report: ProbeReport) -> bool:
+    return report.upstream is not None and report.upstream.valid
+
+
+def _merged(
+    first: ProbeReport,
+    entries: Sequence[MirrorEntry],
+    rest: Sequence[MirrorEntry],
+    more: ProbeReport,
+) -> ProbeReport:
+    """``first`` with the rows of the mirrors probed again replaced by their new answers."""
+    again = {id(e): r for e, r in zip(rest, more.results, strict=True)}
+    results = tuple(again.get(id(e), r) for e, r in zip(entries, first.results, strict=True))
+    return dataclasses.replace(first, results=results, elapsed_s=first.elapsed_s + more.elapsed_s)
 
 
 def pick(choice: Choice, *, url: str | None) -> str:
@@ -79,8 +217,10 @@ def pick(choice: Choice, *, url: str | None) -> str:
 
     Raises ``SwitchError`` with the reasons when nothing may be chosen.
     """
-    if choice.best is not None:
-        return choice.best.result.url
+    if choice.best is not None and choice.vetting is not None and choice.vetting.chosen is None:
+        raise SwitchError(choice.vetting.failure())
+    if choice.chosen is not None:
+        return choice.chosen.result.url
     if url is not None:
         reason = choice.ranking[0].reason if choice.ranking else "no answer"
         raise SwitchError(

@@ -112,17 +112,15 @@ RequireOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--require",
-        help="A requirements or lock file (or a directory holding them) the mirror must "
-        "satisfy; repeatable.",
-        hidden=True,
+        help="A requirements or lock file (or a directory holding them) whose pins the mirror "
+        "must have; repeatable.",
     ),
 ]
 FileCanaryOpt = Annotated[
     str | None,
     typer.Option(
         "--file-canary",
-        help="Project whose smallest file is downloaded to check the bytes.",
-        hidden=True,
+        help="Project whose smallest file is downloaded to check the mirror's bytes.",
     ),
 ]
 
@@ -157,7 +155,6 @@ def use_mirror_cmd(
         typer.Option(
             "--allow-missing",
             help="With --require: switch to the best mirror even if none has every pin.",
-            hidden=True,
         ),
     ] = False,
     file_canary: FileCanaryOpt = None,
@@ -187,9 +184,11 @@ def use_mirror_cmd(
             file_canary=file_canary,
             require=require,
         )
-        _read_needs(settings, allow_missing=allow_missing, given=bool(require))
+        needs = _read_needs(settings, allow_missing=allow_missing, given=bool(require))
         entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
-        choice = _probe(settings, entries, err=True, quiet=as_json)
+        choice = _probe(
+            settings, entries, err=True, quiet=as_json, needs=needs, allow_missing=allow_missing
+        )
         url = choose.pick(choice, url=url)
     result = switch.use_mirror(
         ctx, url, targets=target, dry_run=dry_run, allow_insecure=allow_insecure
@@ -217,8 +216,17 @@ def _read_needs(settings: Settings, *, allow_missing: bool, given: bool) -> Need
         raise SwitchError(f"require in {settings.source}: {exc.message}") from None
 
 
-def _probe(settings: Settings, entries: Sequence[MirrorEntry], *, err: bool, quiet: bool) -> Choice:
-    """Probe with a live view (on stderr when stdout must carry only the result)."""
+def _probe(
+    settings: Settings,
+    entries: Sequence[MirrorEntry],
+    *,
+    err: bool,
+    quiet: bool,
+    needs: Needs | None,
+    allow_missing: bool = False,
+) -> Choice:
+    """Probe with a live view (on stderr when stdout must carry only the result), then vet
+    the best candidates: the required pins, and the bytes of one file."""
     import contextlib
 
     from rich.console import Console
@@ -231,7 +239,12 @@ def _probe(settings: Settings, entries: Sequence[MirrorEntry], *, err: bool, qui
     )
     with contextlib.nullcontext(view) if quiet else view:
         return choose.choose_mirror(
-            settings, mirrors=entries, on_result=None if quiet else view.on_result
+            settings,
+            mirrors=entries,
+            on_result=None if quiet else view.on_result,
+            needs=needs,
+            check_bytes=True,
+            allow_missing=allow_missing,
         )
 
 
@@ -313,15 +326,16 @@ def probe_cmd(
         file_canary=file_canary,
         require=require,
     )
-    _read_needs(settings, allow_missing=False, given=bool(require))
+    needs = _read_needs(settings, allow_missing=False, given=bool(require))
     entries = catalogue.mirrors_to_probe(settings, mirror or ())
-    choice = _probe(settings, entries, err=False, quiet=as_json)
+    choice = _probe(settings, entries, err=False, quiet=as_json, needs=needs)
     ranked = list(choice.ranking)
     if as_json:
-        typer.echo(json.dumps(probe_view.ranked_json(ranked), indent=2))
+        typer.echo(json.dumps(probe_view.ranked_json(ranked, choice.vetting), indent=2))
     else:
-        probe_view.show_ranked(Console(highlight=False), ranked, choice.report)
-    if choice.best is None:
+        console = Console(highlight=False)
+        probe_view.show_ranked(console, ranked, choice.report, choice.vetting)
+    if choice.chosen is None:
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -23,6 +23,9 @@ from pypi_switch.config import MirrorEntry
 from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.rank import Ranked
 from pypi_switch.urls import redact, redact_text
+
+if TYPE_CHECKING:
+    from pypi_switch.vet import Vetting
 
 __all__ = ["ProbeView", "catalogue_json", "ranked_json", "show_catalogue", "show_ranked"]
 
@@ -129,11 +132,27 @@ def _cell(result: ProbeResult | None) -> Text:
 # -- the verdict ----------------------------------------------------------------------------
 
 
-def ranked_json(ranked: Sequence[Ranked]) -> list[dict[str, Any]]:
-    """Best first; the keys are a contract for scripts."""
+def ranked_json(ranked: Sequence[Ranked], vetting: Vetting | None = None) -> list[dict[str, Any]]:
+    """Best first; the keys are a contract for scripts.
+
+    With a vetting, each mirror also says what it showed of the required pins
+    (``require``) and of its bytes (``file_check``), null where it was not asked.
+    """
+    from pypi_switch.vet_view import coverage_json, file_json
+
+    coverages = {c.url: c for c in vetting.coverages} if vetting else {}
+    files = {f.url: f for f in vetting.files} if vetting else {}
     out = []
     for x in ranked:
         r = x.result
+        extra: dict[str, Any] = {}
+        if vetting is not None:
+            coverage, checked = coverages.get(r.url), files.get(r.url)
+            extra = {
+                "chosen": vetting.chosen is x,
+                "require": coverage_json(coverage) if coverage else None,
+                "file_check": file_json(checked) if checked else None,
+            }
         out.append(
             {
                 "name": r.name,
@@ -149,13 +168,21 @@ def ranked_json(ranked: Sequence[Ranked]) -> list[dict[str, Any]]:
                 "valid": r.valid,
                 "timed_out": r.timed_out,
                 "not_waited_for": r.not_waited_for,
+                **extra,
             }
         )
     return out
 
 
-def show_ranked(console: Console, ranked: Sequence[Ranked], report: ProbeReport) -> None:
+def show_ranked(
+    console: Console,
+    ranked: Sequence[Ranked],
+    report: ProbeReport,
+    vetting: Vetting | None = None,
+) -> None:
     chosen = next((x for x in ranked if x.ok), None)
+    if vetting is not None:
+        chosen = vetting.chosen
     if console.is_terminal:
         table = Table(title="mirrors, best first", title_justify="left")
         for column in ("", "mirror", "time", "serial", "lag", "reason"):
@@ -187,6 +214,12 @@ def show_ranked(console: Console, ranked: Sequence[Ranked], report: ProbeReport)
     if report.final_after_s is not None:
         took += f"; the choice was final after {report.final_after_s * 1000:.0f} ms"
     lines.append(took)
+    if vetting is not None:
+        from pypi_switch.vet_view import vetting_lines
+
+        lines += vetting_lines(vetting)
+        if chosen is None:
+            lines.append(vetting.failure())
     if chosen is not None:
         lines.append(f"best: {chosen.result.name} {redact(chosen.result.url)}")
     else:

@@ -101,7 +101,7 @@ def use_mirror_json(result: SwitchResult, choice: Choice | None) -> dict[str, An
         return doc
     from pypi_switch.probe_view import ranked_json
 
-    best = choice.best
+    best = choice.chosen
     doc["choice"] = {
         "checked": True,
         "name": best.result.name if best else None,
@@ -109,13 +109,17 @@ def use_mirror_json(result: SwitchResult, choice: Choice | None) -> dict[str, An
         "reason": redact_text(best.reason) if best else None,
     }
     doc["ranking"] = ranked_json(list(choice.ranking))
+    if choice.vetting is not None:
+        from pypi_switch.vet_view import vetting_json
+
+        doc["vetting"] = vetting_json(choice.vetting)
     return doc
 
 
 def use_mirror_text(result: SwitchResult, choice: Choice | None) -> str:
     lines: list[str] = []
-    if choice is not None and choice.best is not None:
-        best = choice.best
+    if choice is not None and choice.chosen is not None:
+        best = choice.chosen
         lines.append(f"Chose {best.result.name} ({best.result.url}): {best.reason}")
         rejected = choice.rejections
         others = [r for r in choice.ranking if r.ok and r is not best]
@@ -125,6 +129,10 @@ def use_mirror_text(result: SwitchResult, choice: Choice | None) -> str:
             lines.append(f"  not {r.result.name}: {r.reason}")
         if len(rejected) > 8:
             lines.append(f"  ... and {len(rejected) - 8} more rejected (see `pypi-switch probe`)")
+        if choice.vetting is not None:
+            from pypi_switch.vet_view import vetting_lines
+
+            lines += vetting_lines(choice.vetting)
     return "\n".join(lines) + ("\n" if lines else "") + switch_text(result)
 
 

@@ -82,6 +82,8 @@ class Coverage:
         if self.status == "not checked":
             return "not checked: a better mirror has every pin"
         told = reason(self.gaps)
+        if self.status == "rejected" and self.checked < self.total:
+            return f"{told} ({self.checked} of {self.total} projects checked)"
         if self.status == "incomplete":
             late = f"not checked in time: {self.checked} of {self.total} projects"
             return f"{told}; {late}" if told else late
@@ -129,7 +131,7 @@ def judge_project(
 
 
 def reason(gaps: Iterable[Gap], *, shown: int = SHOWN) -> str:
-    """``lacks numpy==2.3.1, torch==2.9.0 (+3 more); sha256 of x.whl differs from the lock``."""
+    """``lacks numpy==2.3.1, torch==2.9.0 (+3 more); sha256 differs from the lock for x.whl``."""
     by_kind: dict[str, list[Gap]] = {}
     for gap in gaps:
         by_kind.setdefault(gap.kind, []).append(gap)
@@ -143,7 +145,7 @@ def reason(gaps: Iterable[Gap], *, shown: int = SHOWN) -> str:
             parts.append(f"lacks {', '.join(g.label for g in found[:shown])}{more}")
         elif kind == SHA256:
             files = ", ".join(g.detail for g in found[:shown])
-            parts.append(f"sha256 of {files}{more} differs from the lock")
+            parts.append(f"sha256 differs from the lock for {files}{more}")
         elif kind == NO_HASH:
             labels = ", ".join(g.label for g in found[:shown])
             parts.append(f"no file of {labels}{more} has a sha256 the lock allows")

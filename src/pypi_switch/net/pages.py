@@ -33,6 +33,10 @@ _SERIAL_COMMENT = re.compile(rb"<!--\s*SERIAL\s+(\d+)\s*-->")
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 
 
+# filename, absolute URL, sha256 ("" when none), size in bytes (None when not said)
+_Link = tuple[str, str, str, int | None]
+
+
 class PageError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -45,6 +49,7 @@ class DistFile:
     url: str  # absolute, fragment removed
     sha256: str | None  # lower-case hex
     version: str | None  # as spelled in the file name
+    size: int | None = None  # bytes, where the page says (PEP 700 JSON); HTML never does
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,11 @@ def parse_page(
     if serial is None and serial_header is not None and serial_header.strip().isdigit():
         serial = _serial(serial_header.strip())
     files = []
-    for filename, link, sha in links:
+    for filename, link, sha, file_size in links:
         named = _name_and_version(filename)
         if named is None or canonicalize_name(named[0]) != wanted:
             continue  # not a file of this project
-        files.append(DistFile(filename, link, sha.lower() if sha else None, named[1]))
+        files.append(DistFile(filename, link, sha.lower() if sha else None, named[1], file_size))
     page = ProjectPage(wanted, page_format, serial, tuple(files))
     if not page.digests:
         raise PageError(f"not a simple page: no file of {project} with a sha256 digest")
@@ -139,9 +144,7 @@ def _load_json(body: bytes) -> Any:
         raise PageError("the JSON page is not valid JSON") from None
 
 
-def _from_json(
-    body: bytes, url: str, wanted: str, project: str
-) -> tuple[list[tuple[str, str, str]], int | None]:
+def _from_json(body: bytes, url: str, wanted: str, project: str) -> tuple[list[_Link], int | None]:
     data = _load_json(body)
 
     def schema(problem: str) -> PageError:
@@ -162,7 +165,7 @@ def _from_json(
     files = data.get("files")
     if not isinstance(files, list):
         raise schema("no list of files")
-    links = []
+    links: list[_Link] = []
     for entry in files:
         if not isinstance(entry, dict):
             raise schema("a file entry is not an object")
@@ -176,7 +179,9 @@ def _from_json(
             absolute = urljoin(url, link)
         except ValueError:
             continue  # a link no client could follow
-        links.append((filename, absolute, sha if isinstance(sha, str) else ""))
+        size = entry.get("size")
+        size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+        links.append((filename, absolute, sha if isinstance(sha, str) else "", size))
     return links, _json_serial(meta.get("_last-serial"))
 
 
@@ -214,7 +219,7 @@ class _Links(HTMLParser):
             self.base = dict(attrs).get("href")
 
 
-def _from_html(body: bytes, raw_type: str, url: str, project: str) -> list[tuple[str, str, str]]:
+def _from_html(body: bytes, raw_type: str, url: str, project: str) -> list[_Link]:
     # A page without a single link cannot list files: say so plainly.
     if b"<a" not in body.lower():
         raise PageError(f"not a simple page: the HTML lists no files of {project}")
@@ -230,7 +235,7 @@ def _from_html(body: bytes, raw_type: str, url: str, project: str) -> list[tuple
     except Exception as exc:  # html.parser is lenient; this is belt and braces
         raise PageError(f"the HTML page cannot be parsed ({type(exc).__name__})") from None
     base = urljoin(url, parser.base) if parser.base else url
-    links = []
+    links: list[_Link] = []
     for href in parser.hrefs:
         try:
             absolute = urljoin(base, href)
@@ -240,7 +245,7 @@ def _from_html(body: bytes, raw_type: str, url: str, project: str) -> list[tuple
         filename = unquote(parts.path.rsplit("/", 1)[-1])
         fragment = parts.fragment
         sha = fragment[len("sha256=") :] if fragment.startswith("sha256=") else ""
-        links.append((filename, absolute.split("#", 1)[0], sha))
+        links.append((filename, absolute.split("#", 1)[0], sha, None))
     return links
 
 
