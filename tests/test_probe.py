@@ -56,6 +56,10 @@ ROW_KEYS = {
     "valid",
     "timed_out",
     "not_waited_for",
+    # what the vetting found: the chosen one, its pins (--require), its bytes
+    "chosen",
+    "require",
+    "file_check",
 }
 
 

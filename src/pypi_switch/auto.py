@@ -469,18 +469,37 @@ def _check_current(settings: Settings, mirror: str, transport: Transport) -> Cur
 def _survey(settings: Settings, transport: Transport, *, upstream_answered: bool) -> Survey:
     from pypi_switch.choose import choose_mirror
 
-    choice = choose_mirror(settings, transport=transport)
+    needs = None
+    if settings.require:
+        from pypi_switch import lockfiles
+
+        try:
+            needs = lockfiles.read_needs(settings.require)
+        except SwitchError as exc:
+            # Without the pins there is no knowing which mirror has them: switch to none.
+            raise SwitchError(f"require in {settings.source}: {exc.message}") from None
+    choice = choose_mirror(
+        settings,
+        transport=transport,
+        needs=needs,
+        check_bytes=True,
+        # Plain http to a remote host: a person may accept it (--allow-insecure), cron not.
+        eligible=lambda url: not needs_trusted_host(url),
+    )
     candidates: list[Candidate] = []
     skipped: list[str] = []
+    vetting = choice.vetting
     for ranked in choice.ranking:
         r = ranked.result
         if not ranked.ok:
             skipped.append(f"{r.name}: {ranked.reason}")
         elif needs_trusted_host(r.url):
-            # Plain http to a remote host: a person may accept it (--allow-insecure), cron not.
             skipped.append(f"{r.name}: plain http to a remote host (not chosen automatically)")
-        else:
+        elif vetting is None or vetting.chosen is ranked:
+            # Vetted: only the mirror that has the pins and the right bytes may be used.
             candidates.append(Candidate(r.url, r.name, ranked.reason))
+    if vetting is not None and vetting.chosen is None:
+        skipped.insert(0, vetting.failure(hints=False))
     shown = skipped[:5] + ([f"and {len(skipped) - 5} more"] if len(skipped) > 5 else [])
     return Survey(
         candidates=tuple(candidates),

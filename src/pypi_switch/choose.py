@@ -69,6 +69,9 @@ def choose_mirror(
     and with ``check_bytes`` one small file of ``settings.file_canary``, all under the
     same deadline. Pass ``deadline`` and ``transport`` to go on with more requests.
     """
+    # Everything imported before the first request: once probes are abandoned at the
+    # deadline, their sockets may hold the last file descriptors an import would need.
+    from pypi_switch import vet
     from pypi_switch.net.filecheck import FilePages
     from pypi_switch.net.probe import probe_mirrors
 
@@ -130,9 +133,7 @@ def choose_mirror(
                 if all(r.not_waited_for for r in more.results):
                     break  # no progress: nothing more to learn in this run
             if vetting.chosen is None and allow_missing and vetting.required is not None:
-                from pypi_switch.vet import anyway
-
-                vetting = anyway(
+                vetting = vet.anyway(
                     vetting,
                     _candidates(ranking, eligible),
                     pages=pages,
@@ -170,7 +171,7 @@ def _vet(
     eligible: Callable[[str], bool] | None,
 ) -> Vetting:
     """Vet the candidates of ``ranking`` not yet judged in ``vetted``; the two together."""
-    from pypi_switch.vet import combined, vet
+    from pypi_switch.vet import combined, vet  # imported already by choose_mirror
 
     known = [settings.upstream, *(m.url for m in entries)]
     known += [e.mirror.url for e in catalogue.catalogue(settings)]

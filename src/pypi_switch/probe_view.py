@@ -23,6 +23,7 @@ from pypi_switch.config import MirrorEntry
 from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.rank import Ranked
 from pypi_switch.urls import redact, redact_text
+from pypi_switch.vet_view import coverage_json, file_json, vetting_lines
 
 if TYPE_CHECKING:
     from pypi_switch.vet import Vetting
@@ -138,21 +139,17 @@ def ranked_json(ranked: Sequence[Ranked], vetting: Vetting | None = None) -> lis
     With a vetting, each mirror also says what it showed of the required pins
     (``require``) and of its bytes (``file_check``), null where it was not asked.
     """
-    from pypi_switch.vet_view import coverage_json, file_json
-
     coverages = {c.url: c for c in vetting.coverages} if vetting else {}
     files = {f.url: f for f in vetting.files} if vetting else {}
     out = []
     for x in ranked:
         r = x.result
-        extra: dict[str, Any] = {}
-        if vetting is not None:
-            coverage, checked = coverages.get(r.url), files.get(r.url)
-            extra = {
-                "chosen": vetting.chosen is x,
-                "require": coverage_json(coverage) if coverage else None,
-                "file_check": file_json(checked) if checked else None,
-            }
+        coverage, checked = coverages.get(r.url), files.get(r.url)
+        extra = {
+            "chosen": vetting.chosen is x if vetting is not None else False,
+            "require": coverage_json(coverage) if coverage else None,
+            "file_check": file_json(checked) if checked else None,
+        }
         out.append(
             {
                 "name": r.name,
@@ -215,8 +212,6 @@ def show_ranked(
         took += f"; the choice was final after {report.final_after_s * 1000:.0f} ms"
     lines.append(took)
     if vetting is not None:
-        from pypi_switch.vet_view import vetting_lines
-
         lines += vetting_lines(vetting)
         if chosen is None:
             lines.append(vetting.failure())

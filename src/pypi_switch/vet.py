@@ -55,29 +55,36 @@ class Vetting:
             return None
         return next((f for f in self.files if f.url == self.chosen.result.url), None)
 
-    def failure(self) -> str:
-        """Why no mirror may be chosen, in one line (when ``chosen`` is None)."""
+    def failure(self, *, hints: bool = True) -> str:
+        """Why no mirror may be chosen, in one line (when ``chosen`` is None).
+
+        ``hints``: end with what the command line can do about it.
+        """
+        core, hint = self._failure()
+        return f"{core}; nothing changed{f' ({hint})' if hint else ''}" if hints else core
+
+    def _failure(self) -> tuple[str, str]:
         bad_bytes = "; ".join(f"{f.name}: {f.reason}" for f in self.files if f.rejected)
         if not self.files and not self.coverages:
-            return "no mirror may be chosen; nothing changed"
+            return "no mirror may be chosen", ""
         if self.required is None or any(c.passed for c in self.coverages) or self.allow_missing:
-            return f"no mirror serves the right bytes: {bad_bytes}; nothing changed"
-        anyway = "(--allow-missing switches to the best anyway)"
+            return f"no mirror serves the right bytes: {bad_bytes}", ""
+        anyway = "--allow-missing switches to the best anyway"
         if self.missing:
             more = len(self.missing) - SHOWN_MISSING
             names = ", ".join(self.missing[:SHOWN_MISSING])
             tail = f" (+{more} more)" if more > 0 else ""
-            return f"no mirror has every pin: none has {names}{tail}; nothing changed {anyway}"
+            return f"no mirror has every pin: none has {names}{tail}", anyway
         checked = [c for c in self.coverages if c.status != "not checked"]
         if checked and all(c.status == "incomplete" for c in checked):
             c = checked[0]
             return (
                 "no mirror could be checked against the required pins in time "
-                f"({c.checked} of {c.total} projects on {c.name}); nothing changed "
-                "(a longer --timeout may help)"
+                f"({c.checked} of {c.total} projects on {c.name})",
+                "a longer --timeout may help",
             )
         told = "; ".join(f"{c.name}: {c.reason}" for c in checked[:3])
-        return f"no mirror has every pin: {told}; nothing changed {anyway}"
+        return f"no mirror has every pin: {told}", anyway
 
 
 def vet(

@@ -6,12 +6,14 @@ file names are shown as data, never as markup.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pypi_switch.net.filecheck import FileCheck
 from pypi_switch.require import LACKS, NO_HASH, SHA256, UNREADABLE, Coverage
 from pypi_switch.urls import redact, redact_text
-from pypi_switch.vet import Vetting
+
+if TYPE_CHECKING:  # the network stack: not needed to show its results
+    from pypi_switch.net.filecheck import FileCheck
+    from pypi_switch.vet import Vetting
 
 __all__ = ["coverage_json", "file_json", "vetting_json", "vetting_lines"]
 

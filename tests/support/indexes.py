@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import unquote
@@ -55,6 +56,9 @@ class FileIndex:
 
     ``listed``: the sha256 to list per filename (default: the bytes' own); ``files_mode``:
     ``"ok"``, ``"404"``, or ``"to-http"`` (a redirect to the same path on plain http).
+    ``delay``: seconds before every project page (a slower mirror ranks later); ``slow``:
+    projects whose page never comes in a test's time (10 s); ``broken``: project -> the
+    HTTP status its page answers with. ``max_in_flight``: the most requests it served at once.
     """
 
     def __init__(
@@ -64,13 +68,22 @@ class FileIndex:
         listed: Mapping[str, str] | None = None,
         files_mode: str = "ok",
         http_port: Callable[[], int] | None = None,
+        delay: float = 0.0,
+        slow: Iterable[str] = (),
+        broken: Mapping[str, int] | None = None,
     ) -> None:
         self.files = dict(files)
         self.listed = {name: sha256(data) for name, data in self.files.items()}
         self.listed.update(listed or {})
         self.files_mode = files_mode
         self.http_port = http_port
+        self.delay = delay
+        self.slow = {canonicalize_name(p) for p in slow}
+        self.broken = {canonicalize_name(p): status for p, status in (broken or {}).items()}
         self.requests: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
 
     @classmethod
     def from_folder(cls, folder: Path, **kwargs: object) -> FileIndex:
@@ -85,11 +98,27 @@ class FileIndex:
         }
 
     def __call__(self, h: _Handler, server: Server) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._answer(h, server)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, h: _Handler, server: Server) -> None:
         path = unquote(h.path.split("?", 1)[0])
         self.requests.append(path)
         parts = [p for p in path.split("/") if p]
         if len(parts) == 2 and parts[0] == "simple":
-            listed = self._project_files(canonicalize_name(parts[1]))
+            project = canonicalize_name(parts[1])
+            wait = 10.0 if project in self.slow else self.delay
+            if wait and server.stopping.wait(wait):
+                return None
+            if project in self.broken:
+                return _send(h, self.broken[project], b"broken")
+            listed = self._project_files(project)
             if not listed:
                 return _send(h, 404, b"not here")
             links = "".join(
