@@ -2,7 +2,7 @@
 
 `mirrors` only lists the catalogue: no network stack at all. A healthy `auto` tick (cron,
 every few minutes) talks to upstream through the one transport, so it may load requests
-(its cost is measured in bench/auto_bench.py against `status`), but never a page-parsing
+(its cost is measured in bench/startup_bench.py against `status`), but never a page-parsing
 stack. `status` has its own check in test_switch_status.py.
 """
 

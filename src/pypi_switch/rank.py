@@ -265,10 +265,15 @@ def settle(
         return Settled(False)
     if not running_ms:
         return Settled(True)
-    if min(running_ms) <= NEAR_TIE_MS:
-        # The band is at least NEAR_TIE_MS wide: a probe this young may still land in it
-        # (the cheap answer while a thousand probes are starting).
-        return Settled(False, wait_ms=NEAR_TIE_MS - min(running_ms) + 1.0)
+    # The cheap answers first (asked after every answer of a thousand probes): nothing
+    # valid yet, or a probe so young it may still land in the band, which reaches at
+    # least NEAR_TIE_MS past the fastest valid answer.
+    speeds = [_speed(r) for r in report.results if r.valid]
+    if not speeds:
+        return Settled(False)
+    floor = min(speeds) + NEAR_TIE_MS
+    if min(running_ms) <= floor:
+        return Settled(False, wait_ms=floor - min(running_ms) + 1.0)
     votes = _Votes(report.results)
     ranking = _rank(report, votes, max_lag=max_lag)
     if not ranking or not ranking[0].ok:
