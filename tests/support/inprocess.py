@@ -184,7 +184,8 @@ def _clear_caches() -> None:
     """Empty every functools cache of the package: a new process would start without."""
     for module in _package_modules():
         for value in list(vars(module).values()):
-            if callable(getattr(value, "cache_clear", None)):
+            # Asked of the type: a module's own __getattr__ (a lazy import) stays untouched.
+            if callable(getattr(type(value), "cache_clear", None)):
                 value.cache_clear()
 
 
