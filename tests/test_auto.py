@@ -10,19 +10,22 @@ from pathlib import Path
 import pytest
 
 from pypi_switch.auto import (
+    Action,
     AutoState,
     Candidate,
     CurrentMirror,
     Decision,
     Observation,
     Survey,
+    SwitchedBy,
     TickResult,
     decide,
     load_state,
 )
-from pypi_switch.auto_view import tick_text
 from pypi_switch.config import AutoSettings, Settings
 from pypi_switch.paths import LINUX, Paths, Place
+from pypi_switch.render import show
+from pypi_switch.render.auto import tick_json, to_text
 from pypi_switch.schedule import find_command, schedule
 
 SETTINGS = Settings(auto=AutoSettings(fail_after=2, recover_after=3))
@@ -38,7 +41,7 @@ BROKEN = CurrentMirror(False, "503 for /simple/canary/")
 
 def obs(
     ok: bool,
-    switched: str = "no",
+    switched: SwitchedBy = "no",
     *,
     current: CurrentMirror | None = None,
     survey: Survey | None = None,
@@ -177,9 +180,10 @@ def test_an_interrupted_automatic_switch_is_finished_one_way_or_the_other() -> N
 
 def _all_observations() -> list[Observation]:
     out = []
+    who: tuple[SwitchedBy, ...] = ("no", "manual", "auto")
     for ok, switched, interrupted, current, survey in itertools.product(
         (True, False),
-        ("no", "manual", "auto"),
+        who,
         (False, True),
         (None, VALID, BROKEN),
         (None, BEST, BEST_IS_A, EMPTY, DOWN),
@@ -276,22 +280,23 @@ QUIET = TickResult("none", None, "upstream healthy", upstream_ok=True, successes
 
 
 def test_a_quiet_tick_prints_nothing_unless_verbose() -> None:
-    assert tick_text(QUIET, verbose=False) == ""
-    text = tick_text(QUIET, verbose=True)
+    assert to_text(QUIET, verbose=False) == ""
+    text = to_text(QUIET, verbose=True)
     assert text.startswith("pypi-switch auto: no change: upstream healthy\n")
 
 
 @pytest.mark.parametrize("action", ["switched", "moved", "restored", "network-down", "busy"])
-def test_anything_else_prints_one_line(action: str) -> None:
+def test_anything_else_prints_one_line(action: Action, capsys: pytest.CaptureFixture[str]) -> None:
     result = dataclasses.replace(QUIET, action=action, mirror="https://u:secret@m.example/s/")
-    text = tick_text(result, verbose=False)
+    show(result, verbose=False)  # through the sink, as the user sees it
+    text = capsys.readouterr().out
     assert text.count("\n") == 1 and text.startswith("pypi-switch auto: "), text
     assert "secret" not in text
 
 
 def test_a_failure_is_left_to_the_error_line() -> None:
-    assert tick_text(dataclasses.replace(QUIET, error="boom"), verbose=False) == ""
-    assert TickResult("none", None, "x", error="y").to_json()["error"] == "y"
+    assert to_text(dataclasses.replace(QUIET, error="boom"), verbose=False) == ""
+    assert tick_json(TickResult("none", None, "x", error="y"))["error"] == "y"
 
 
 # -- schedule -------------------------------------------------------------------------------------

@@ -16,8 +16,12 @@ from typing import Any
 
 import pytest
 
-from pypi_switch import auto, render, switch
+from pypi_switch import auto
+from pypi_switch.render.auto import tick_json
+from pypi_switch.render.status import to_json as status_json
+from pypi_switch.restore import restore
 from pypi_switch.status import status as status_of
+from pypi_switch.targets import build_context
 from tests.conftest import CANARY
 from tests.support.faults import KILL_AT_REPLACE
 from tests.support.hostile import BlackHole
@@ -103,11 +107,11 @@ def tick(box: Sandbox) -> dict[str, Any]:
 
     The command line itself is run where its output matters (``box.run("auto")``).
     """
-    return auto.tick(auto.build_context()).to_json()
+    return tick_json(auto.tick(build_context(include_cwd=False)))
 
 
 def status(box: Sandbox) -> dict[str, Any]:
-    return render.status_json(status_of(switch.build_context()))
+    return status_json(status_of(build_context()))
 
 
 def log_lines(box: Sandbox) -> list[dict[str, Any]]:
@@ -357,7 +361,7 @@ def test_sigkill_mid_switch_then_restore_recovers(
     assert run.returncode == -signal.SIGKILL, run.stdout + run.stderr
     for path, data in configs(sandbox).items():  # each file whole: as it was, or switched
         assert data == before[path] or mirror.index_url.encode() in (data or b""), path
-    switch.restore(switch.build_context())
+    restore(build_context())
     assert configs(sandbox) == before
     assert_same_tree(whole, files(sandbox))  # no temp file, no directory left behind
     assert not status(sandbox)["switched"]

@@ -8,8 +8,8 @@ from importlib import resources
 
 import pytest
 
-from pypi_switch.catalogue import builtin_mirrors, catalogue, mirrors_to_probe, with_overrides
-from pypi_switch.config import Settings, load_settings
+from pypi_switch.catalogue import builtin_mirrors, catalogue, mirrors_to_probe
+from pypi_switch.config import Settings, load_settings, with_overrides
 from pypi_switch.errors import SwitchError, UsageError
 from tests.support.sandbox import Sandbox
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pypi_switch.switch import build_context, choose_targets
+from pypi_switch.targets import build_context, choose_targets
 from pypi_switch.targets.base import Change, FileSpec, ParseError
 from pypi_switch.targets.poetry import POETRY, has_plugin
 from tests.support.fake_pypi import FakePyPIWithEnv

@@ -128,7 +128,7 @@ def test_macos_targets_follow_pip_and_platformdirs(tmp_path: Path) -> None:
 
 
 def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> None:
-    from pypi_switch.auto_view import schedule_text
+    from pypi_switch.render.auto import to_text as schedule_text
 
     env = {"HOME": "/Users/ann", "XDG_DATA_HOME": "/Users/ann/data", "PIP_INDEX_URL": "x"}
     paths = Paths.for_place(Place.of(MACOS, env), tmp_path)
@@ -143,7 +143,8 @@ def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> N
         "ProcessType": "Background",
         "EnvironmentVariables": {"XDG_DATA_HOME": "/Users/ann/data"},
     }
-    text = schedule_text(plan, log="~/Library/Application Support/pypi-switch/auto.log")
+    assert plan.log == "~/Library/Application Support/pypi-switch/auto.log"
+    text = schedule_text(plan)
     assert "cat > /Users/ann/Library/LaunchAgents/pypi-switch.auto.plist <<'EOF'\n" in text
     assert (
         "launchctl bootstrap gui/501 /Users/ann/Library/LaunchAgents/pypi-switch.auto.plist\n"
@@ -158,7 +159,7 @@ def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> N
 
 
 def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
-    from pypi_switch.auto_view import schedule_text
+    from pypi_switch.render.auto import to_text as schedule_text
 
     env = {**WIN_ENV, "PIP_CONFIG_FILE": "C:\\cfg\\pip.ini"}
     paths = Paths.for_place(Place.of(WINDOWS, env), tmp_path)
@@ -171,7 +172,8 @@ def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
     )
     assert plan.task.delete == 'schtasks /Delete /TN "pypi-switch auto" /F'
     assert not plan.task.too_long
-    text = schedule_text(plan, log="%LOCALAPPDATA%\\pypi-switch\\auto.log")
+    assert plan.log == "%LOCALAPPDATA%\\pypi-switch\\auto.log"
+    text = schedule_text(plan)
     assert f"\n{plan.task.create}\n" in text
     assert 'setx PIP_CONFIG_FILE "C:\\cfg\\pip.ini"\n' in text
     assert f"REM To stop: {plan.task.delete}\n" in text
@@ -179,15 +181,16 @@ def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
     assert TASK == "pypi-switch auto"
     deep = schedule(("C:\\" + "x" * 260 + "\\pypi-switch.exe",), paths)
     assert deep.task is not None and deep.task.too_long
-    assert "longer than schtasks accepts" in schedule_text(deep, log="x")
+    assert "longer than schtasks accepts" in schedule_text(deep)
 
 
 def test_linux_schedule_is_cron_and_a_systemd_timer(tmp_path: Path) -> None:
-    from pypi_switch.auto_view import schedule_text
+    from pypi_switch.render.auto import to_text as schedule_text
 
     paths = Paths.for_place(Place.of(LINUX, {"HOME": "/home/ann"}), tmp_path)
     plan = schedule(("/home/ann/.local/bin/pypi-switch",), paths)
-    text = schedule_text(plan, log="~/.local/state/pypi-switch/auto.log")
+    assert plan.log == "~/.local/state/pypi-switch/auto.log"
+    text = schedule_text(plan)
     assert plan.crontab == "*/5 * * * * /home/ann/.local/bin/pypi-switch auto"
     assert "systemctl --user enable --now pypi-switch-auto.timer" in text
     assert "launchctl" not in text and "schtasks" not in text

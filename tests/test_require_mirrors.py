@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import trustme
 
+from pypi_switch.render.auto import tick_json
+from pypi_switch.targets import build_context
 from tests.support.hostile import Server
 from tests.support.indexes import FileIndex, sha256, wheel_set
 from tests.support.pypiserver import PypiServer
@@ -506,10 +508,10 @@ def test_auto_never_switches_to_a_mirror_that_fails_require(
         )
 
     configure(mirrors.lacking.index_url)
-    doc = auto.tick(auto.build_context()).to_json()
+    doc = tick_json(auto.tick(build_context(include_cwd=False)))
     assert doc["action"] == "none" and not sandbox.pip_conf.exists()
     assert "no mirror has every pin: none has beta==2.0" in doc["error"]
 
     configure(mirrors.lacking.index_url, mirrors.slow_good.index_url)
-    doc = auto.tick(auto.build_context()).to_json()
+    doc = tick_json(auto.tick(build_context(include_cwd=False)))
     assert (doc["action"], doc["mirror"]) == ("switched", mirrors.slow_good.index_url)

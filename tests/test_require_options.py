@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pypi_switch.catalogue import with_overrides
-from pypi_switch.config import Settings, load_settings
+from pypi_switch.config import Settings, load_settings, with_overrides
 from pypi_switch.errors import SwitchError, UsageError
 from tests.support.sandbox import Sandbox
 

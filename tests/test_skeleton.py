@@ -5,7 +5,7 @@ import pytest
 from pypi_switch import __version__
 from pypi_switch.errors import SwitchError
 from pypi_switch.paths import Paths
-from pypi_switch.urls import redact, redact_text, same_index, validate_index_url
+from pypi_switch.urls import redact, same_index, validate_index_url
 from tests.conftest import CANARY
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
@@ -52,11 +52,27 @@ def test_bad_urls_are_refused(raw: str, problem: str) -> None:
         validate_index_url(raw)
 
 
-def test_credentials_are_hidden() -> None:
-    assert redact("https://bob:s3cret@host/simple/") == "https://bob:***@host/simple/"
-    assert redact("https://token@host/simple/") == "https://token:***@host/simple/"
-    assert "s3cret" not in redact_text("see https://bob:s3cret@h/x and http://a:b@c/")
-    assert redact("https://host/simple/") == "https://host/simple/"
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("https://bob:s3cret@host/simple/", "https://***@host/simple/"),
+        # A token as the user part, Gemfury's "TOKEN:" and an unencoded @ in a password.
+        ("https://T0KEN@host/simple/", "https://***@host/simple/"),
+        ("https://T0KEN:@repo.fury.io/acme/", "https://***@repo.fury.io/acme/"),
+        ("https://bob:p@ss@host:8443/simple", "https://***@host:8443/simple"),
+        # Tokens in the query string, by the names services give them.
+        ("https://h/simple/?token=T0KEN", "https://h/simple/?token=***"),
+        ("https://h/s?a=1&access_token=T0KEN&b=2", "https://h/s?a=1&access_token=***&b=2"),
+        ("https://h/s?X-Amz-Signature=T0KEN#frag", "https://h/s?X-Amz-Signature=***#frag"),
+        ("https://h/s?api_key=T0KEN", "https://h/s?api_key=***"),
+        ("https://host/simple/", "https://host/simple/"),
+        ("https://host/simple/?page=2", "https://host/simple/?page=2"),
+    ],
+)
+def test_credentials_are_hidden(raw: str, shown: str) -> None:
+    assert redact(raw) == shown
+    assert redact(f"see {raw} and {raw}") == f"see {shown} and {shown}"
+    assert redact(redact(raw)) == shown
 
 
 def test_same_index_ignores_trivia() -> None:

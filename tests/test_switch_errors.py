@@ -162,6 +162,23 @@ def test_project_file_that_is_a_directory(sandbox: Sandbox) -> None:
     assert_same_tree(before, _everything(sandbox), mtime=True)
 
 
+@pytest.mark.parametrize("name", ["pip.conf", "setup.cfg", "empty.cfg"])
+def test_project_that_is_not_a_buildout_config_is_refused(sandbox: Sandbox, name: str) -> None:
+    _all_good(sandbox)
+    other = write(
+        sandbox.root / "elsewhere" / name,
+        "" if name == "empty.cfg" else "[global]\nindex-url = https://old.example/simple\n",
+    )
+    before = _everything(sandbox)
+    out = sandbox.run("use-mirror", URL, "--force", "--project", str(other))
+    message = assert_one_line_error(out)
+    assert message == f"--project {other}: not a buildout config (no [buildout] section)"
+    assert_same_tree(before, _everything(sandbox), mtime=True)
+    assert other.read_bytes() == (
+        b"" if name == "empty.cfg" else b"[global]\nindex-url = https://old.example/simple\n"
+    )
+
+
 def test_bad_file_in_an_unselected_target_does_not_matter(sandbox: Sandbox) -> None:
     _all_good(sandbox)
     _path(sandbox, "buildout").write_bytes(b"[buildout]\nparts = a\nparts = b\n")

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pypi_switch import switch
 from pypi_switch.errors import SwitchError
+from pypi_switch.restore import restore
+from pypi_switch.switch import use_mirror
+from pypi_switch.targets import build_context
 from tests.support.faults import KILL_AT_REPLACE
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import Sandbox
@@ -59,7 +61,7 @@ def _count_replaces(monkeypatch: pytest.MonkeyPatch, box: Sandbox, url: str) -> 
 
     with monkeypatch.context() as m:
         m.setattr(os, "replace", counting)
-        switch.use_mirror(switch.build_context(), url)
+        use_mirror(build_context(), url)
     return calls
 
 
@@ -93,13 +95,13 @@ def test_failure_at_any_write_step_changes_nothing(
     with monkeypatch.context() as m:
         m.setattr(os, "replace", _failing_replace(step))
         with pytest.raises(SwitchError, match=r"No space left.*; nothing was changed"):
-            switch.use_mirror(switch.build_context(), mirror.index_url)
+            use_mirror(build_context(), mirror.index_url)
     assert _snapshot(sandbox) == original
     assert not (sandbox.home / ".pydistutils.cfg").exists()
     # Nothing is left to restore, and the next switch works.
-    assert switch.restore(switch.build_context()).nothing_to_restore
-    switch.use_mirror(switch.build_context(), mirror.index_url)
-    switch.restore(switch.build_context())
+    assert restore(build_context()).nothing_to_restore
+    use_mirror(build_context(), mirror.index_url)
+    restore(build_context())
     assert _snapshot(sandbox) == original
 
 
@@ -108,17 +110,17 @@ def test_failure_while_switching_again_keeps_the_first_switch(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, mirror: PypiServer, step: int
 ) -> None:
     original = _setup(sandbox)
-    switch.use_mirror(switch.build_context(), mirror.index_url)
+    use_mirror(build_context(), mirror.index_url)
     first = _snapshot(sandbox)
     with monkeypatch.context() as m:
         m.setattr(os, "replace", _failing_replace(step))
         try:
-            switch.use_mirror(switch.build_context(), SECOND_URL)
+            use_mirror(build_context(), SECOND_URL)
         except SwitchError:
             assert _snapshot(sandbox) == first
         else:
             assert step > 6  # fewer write steps: no backups this time
-    switch.restore(switch.build_context())
+    restore(build_context())
     assert _snapshot(sandbox) == original
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from pypi_switch.config import Settings
 from pypi_switch.paths import LINUX, Paths, Place
+from pypi_switch.render import safe
 from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Target
 from pypi_switch.targets.pdm import PDM, PdmTarget
 from pypi_switch.targets.uv import UV, UvTarget
@@ -126,16 +127,16 @@ def test_revert_keeps_a_value_the_user_changed(kind: str, case: str) -> None:
 def test_uv_changes_name_what_was_set() -> None:
     original, _ = _read("uv", "empty")
     assert UV.plan(SPEC, original, URL).changes == (
-        Change("[[index]]", "url", None, URL, section_added=True),
+        Change("index", "url", None, URL, section_added=True, kind="entry"),
     )
     original, _ = _read("uv", "index-url")
     assert UV.plan(SPEC, original, URL).changes == (
-        Change("", "index-url", "https://pypi.org/simple", URL),
+        Change("", "index-url", "https://pypi.org/simple", URL, kind="root"),
         Change("pip", "index-url", "https://pypi.org/simple", URL),
     )
     original, _ = _read("uv", "default-index")
     assert UV.plan(SPEC, original, URL).changes == (
-        Change("[[index]]", "url", "https://proxy.example.com/pypi/simple", URL),
+        Change("index", "url", "https://proxy.example.com/pypi/simple", URL, kind="entry"),
     )
 
 
@@ -308,9 +309,9 @@ def test_uv_warnings_for_the_environment(tmp_path: Path) -> None:
             "UV_CACHE_DIR": "/tmp/x",
         },
     )
-    found = UV.warnings(ctx)
+    found = [safe(w) for w in UV.warnings(ctx)]  # as the user sees them
     assert found[0] == (
-        "UV_DEFAULT_INDEX is set (https://ci:***@corp.example/simple): "
+        "UV_DEFAULT_INDEX is set (https://***@corp.example/simple): "
         "uv uses it instead of the default index in ~/.config/uv/uv.toml"
     )
     assert not any("s3cret" in w for w in found)
@@ -368,8 +369,8 @@ def test_uv_warns_about_pypi_left_as_an_extra_index(tmp_path: Path) -> None:
 
 def test_pdm_warnings(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, {"PDM_PYPI_URL": "https://u:tok@corp.example/simple", "PDM_HOME": "x"})
-    assert PDM.warnings(ctx) == [
-        "PDM_PYPI_URL is set (https://u:***@corp.example/simple): "
+    assert [safe(w) for w in PDM.warnings(ctx)] == [
+        "PDM_PYPI_URL is set (https://***@corp.example/simple): "
         "pdm uses it instead of [pypi] url in ~/.config/pdm/config.toml"
     ]
     project = tmp_path / "proj"

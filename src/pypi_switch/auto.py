@@ -18,34 +18,45 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pypi_switch.config import Settings
 from pypi_switch.edit import atomic_write
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Busy, Journal, StateStore, now_iso
 from pypi_switch.targets.base import Context
-from pypi_switch.urls import needs_trusted_host, redact, same_index
+from pypi_switch.urls import needs_trusted_host, same_index
+from pypi_switch.words import plural
 
 if TYPE_CHECKING:
     from pypi_switch.net.transport import Transport
 
 __all__ = [
-    "ACTIONS",
+    "Action",
     "AutoState",
     "Candidate",
     "CurrentMirror",
     "Decision",
     "Observation",
+    "Step",
     "Survey",
+    "SwitchedBy",
     "TickResult",
-    "build_context",
     "decide",
     "load_state",
     "tick",
 ]
 
-ACTIONS = ("none", "switched", "restored", "moved", "network-down", "busy")
+# What ``decide`` asks for: act (none, switch, move, restore, network-down, fail), or
+# observe more first (check-current: the mirror in use; survey: every mirror, ranked).
+Step = Literal[
+    "none", "switch", "move", "restore", "network-down", "fail", "check-current", "survey"
+]
+# What a tick did, as reported and logged.
+Action = Literal["none", "switched", "restored", "moved", "network-down", "busy"]
+# Who made the switch the journal holds.
+SwitchedBy = Literal["no", "manual", "auto"]
+
 LOG_LIMIT = 256 * 1024
 _COUNT_CAP = 1_000_000  # a counter only needs to outgrow fail_after / recover_after
 
@@ -109,7 +120,7 @@ class Survey:
 class Observation:
     upstream_ok: bool
     upstream_reason: str
-    switched: str  # "no" | "manual" | "auto" (who made the switch in the journal)
+    switched: SwitchedBy
     mirror: str | None = None  # the mirror in use when switched
     interrupted: bool = False  # an automatic switch was cut short (the journal's intent)
     current: CurrentMirror | None = None  # filled on request (check-current)
@@ -118,11 +129,10 @@ class Observation:
 
 @dataclass(frozen=True)
 class Decision:
-    """``action``: none | switch | move | restore | network-down | fail, or a request for
-    more observation: check-current | survey. ``mirror``: where to switch or move to, else
-    the mirror in use (None when nothing is switched)."""
+    """``mirror``: where to switch or move to, else the mirror in use (None when nothing
+    is switched)."""
 
-    action: str
+    action: Step
     reason: str
     state: AutoState
     mirror: str | None = None
@@ -137,22 +147,18 @@ def _counted(state: AutoState, obs: Observation) -> AutoState:
     return dataclasses.replace(state, failures=min(state.failures + 1, _COUNT_CAP), successes=0)
 
 
-def _ticks(n: int) -> str:
-    return f"{n} tick{'' if n == 1 else 's'}"
-
-
 def decide(state: AutoState, obs: Observation, settings: Settings) -> Decision:
     """What this tick should do. Pure: no clock, no disk, no network."""
     new = _counted(state, obs)
     fail_after, recover_after = settings.auto.fail_after, settings.auto.recover_after
     upstream = f"upstream {'healthy' if obs.upstream_ok else 'failing'} ({obs.upstream_reason})"
 
-    def result(action: str, reason: str, **kw: Any) -> Decision:
+    def result(action: Step, reason: str, **kw: Any) -> Decision:
         kw.setdefault("mirror", obs.mirror)
         return Decision(action, reason, new, **kw)
 
     if obs.switched == "manual":
-        shown = redact(obs.mirror) if obs.mirror else "a mirror"
+        shown = obs.mirror or "a mirror"
         return result("none", f"switched by hand to {shown}: left alone; {upstream}")
 
     if obs.switched == "no":
@@ -162,7 +168,9 @@ def decide(state: AutoState, obs: Observation, settings: Settings) -> Decision:
             return result(
                 "none", f"{upstream}: {new.failures} of {fail_after} failed ticks before switching"
             )
-        why = f"upstream failing for {_ticks(new.failures)} in a row ({obs.upstream_reason})"
+        why = (
+            f"upstream failing for {plural(new.failures, 'tick')} in a row ({obs.upstream_reason})"
+        )
         return _switch_to_best(obs, new, why)
 
     # Switched automatically.
@@ -170,7 +178,7 @@ def decide(state: AutoState, obs: Observation, settings: Settings) -> Decision:
         if obs.upstream_ok:
             return result("restore", f"an automatic switch was interrupted and {upstream}")
         return _switch_to_best(obs, new, f"an automatic switch was interrupted and {upstream}")
-    shown = redact(obs.mirror) if obs.mirror else "a mirror"
+    shown = obs.mirror or "a mirror"
     if obs.upstream_ok:
         if new.successes < recover_after:
             return result(
@@ -178,10 +186,8 @@ def decide(state: AutoState, obs: Observation, settings: Settings) -> Decision:
                 f"on {shown}; {upstream}: {new.successes} of {recover_after} healthy ticks "
                 "before switching back",
             )
-        return result(
-            "restore",
-            f"upstream healthy for {_ticks(new.successes)} in a row ({obs.upstream_reason})",
-        )
+        ticks = plural(new.successes, "tick")
+        return result("restore", f"upstream healthy for {ticks} in a row ({obs.upstream_reason})")
     if obs.current is None:
         return result("check-current", f"{upstream}: checking {shown}")
     if obs.current.valid:
@@ -241,7 +247,7 @@ class TickResult:
     restoring, else the one in use (None when nothing is switched). ``error``: the decision
     could not be carried out (nothing changed: switches are all-or-nothing)."""
 
-    action: str  # one of ACTIONS
+    action: Action
     mirror: str | None
     reason: str
     error: str | None = None
@@ -261,21 +267,6 @@ class TickResult:
     def quiet(self) -> bool:
         """Nothing for cron to mail."""
         return self.action == "none" and not self.failed
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "mirror": redact(self.mirror) if self.mirror else None,
-            "reason": redact(self.reason),
-            "error": redact(self.error) if self.error else None,
-            "upstream_ok": self.upstream_ok,
-            "upstream_reason": self.upstream_reason,
-            "failures": self.failures,
-            "successes": self.successes,
-            "changed": [str(p) for p in self.changed],
-            "kept_edits": [str(p) for p in self.kept_edits],
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
 
 
 def state_path(state_dir: Path) -> Path:
@@ -297,19 +288,6 @@ def load_state(state_dir: Path) -> AutoState:
 def _save_state(state_dir: Path, state: AutoState) -> None:
     data = json.dumps(state.to_json(), indent=2, sort_keys=True).encode() + b"\n"
     atomic_write(state_path(state_dir), data, mode=0o600)
-
-
-def build_context() -> Context:
-    """The switching context of a tick: the projects listed in config.toml, never the cwd's.
-
-    cron starts a tick in HOME (systemd in /): a buildout.cfg that happens to lie there is
-    not a project the user asked to switch.
-    """
-    from pypi_switch import switch
-
-    ctx = switch.build_context()
-    listed = {(p / "buildout.cfg" if p.is_dir() else p).absolute() for p in ctx.settings.projects}
-    return dataclasses.replace(ctx, projects=tuple(p for p in ctx.projects if p in listed))
 
 
 def tick(ctx: Context) -> TickResult:
@@ -344,7 +322,7 @@ def _failure(exc: Exception, start: float) -> TickResult:
     return TickResult("none", None, "the tick failed", error=message, elapsed_s=_since(start))
 
 
-def _observe_journal(journal: Journal) -> tuple[str, str | None, bool]:
+def _observe_journal(journal: Journal) -> tuple[SwitchedBy, str | None, bool]:
     """Who switched (no/manual/auto), to what, and whether an automatic switch was cut short."""
     if journal.pending is not None:
         # The intent of a run that was killed: whoever started it owns the files now.
@@ -421,15 +399,16 @@ def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
 
 
 def _apply(ctx: Context, decision: Decision, base: TickResult) -> TickResult:
-    from pypi_switch import switch
+    from pypi_switch.restore import restore
+    from pypi_switch.switch import use_mirror
 
     if decision.action in ("switch", "move"):
         assert decision.mirror is not None
-        done = switch.use_mirror(ctx, decision.mirror, mode="auto", lock_timeout=0)
-        action = "switched" if decision.action == "switch" else "moved"
+        done = use_mirror(ctx, decision.mirror, mode="auto", lock_timeout=0)
+        action: Action = "switched" if decision.action == "switch" else "moved"
         return dataclasses.replace(base, action=action, changed=tuple(c.path for c in done.changed))
     if decision.action == "restore":
-        restored = switch.restore(ctx, lock_timeout=0)
+        restored = restore(ctx, lock_timeout=0)
         return dataclasses.replace(
             base,
             action="restored",
@@ -467,7 +446,8 @@ def _check_current(settings: Settings, mirror: str, transport: Transport) -> Cur
 
 
 def _survey(settings: Settings, transport: Transport, *, upstream_answered: bool) -> Survey:
-    from pypi_switch.choose import choose_mirror
+    from pypi_switch import catalogue
+    from pypi_switch.choose import probe
 
     needs = None
     if settings.require:
@@ -478,8 +458,9 @@ def _survey(settings: Settings, transport: Transport, *, upstream_answered: bool
         except SwitchError as exc:
             # Without the pins there is no knowing which mirror has them: switch to none.
             raise SwitchError(f"require in {settings.source}: {exc.message}") from None
-    choice = choose_mirror(
+    choice = probe(
         settings,
+        catalogue.mirrors_to_probe(settings),
         transport=transport,
         needs=needs,
         check_bytes=True,
@@ -513,8 +494,11 @@ def _survey(settings: Settings, transport: Transport, *, upstream_answered: bool
 
 def _append_log(state_dir: Path, result: TickResult, *, rotate: bool) -> None:
     """One JSON line per tick. A log that cannot be written must not fail the tick."""
+    from pypi_switch.render import scrub
+    from pypi_switch.render.auto import tick_json
+
     path = log_path(state_dir)
-    line = json.dumps({"time": now_iso(), **result.to_json()}, sort_keys=True) + "\n"
+    line = json.dumps(scrub({"time": now_iso(), **tick_json(result)}), sort_keys=True) + "\n"
     try:
         if rotate and path.stat().st_size > LOG_LIMIT:
             os.replace(path, path.with_name(path.name + ".1"))

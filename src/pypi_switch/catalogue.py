@@ -7,26 +7,26 @@ reusing its name, or turns entries off.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from pypi_switch.config import PROJECT_NAME, MirrorEntry, Settings
+from pypi_switch.config import MirrorEntry, Settings, load_settings
 from pypi_switch.errors import SwitchError, UsageError
+from pypi_switch.paths import Paths
 from pypi_switch.urls import host_of, same_index, validate_index_url
 
 __all__ = [
     "BUILTIN_SOURCE",
     "CatalogueEntry",
+    "Listing",
     "builtin_mirrors",
     "catalogue",
+    "listing",
     "mirrors_to_probe",
-    "with_overrides",
 ]
 
 BUILTIN_SOURCE = "built-in"
@@ -60,6 +60,17 @@ def builtin_mirrors() -> tuple[MirrorEntry, ...]:
             )
         )
     return tuple(entries)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `pypi-switch mirrors` shows: every entry, built-in first, on or off."""
+
+    entries: tuple[CatalogueEntry, ...]
+
+
+def listing() -> Listing:
+    return Listing(catalogue(load_settings(Paths.from_environ().tool_config)))
 
 
 def catalogue(settings: Settings) -> tuple[CatalogueEntry, ...]:
@@ -117,39 +128,6 @@ def mirrors_to_probe(settings: Settings, explicit: Sequence[str] = ()) -> tuple[
         taken.add(unique)
         out.append(MirrorEntry(name=unique, url=url, source="command line"))
     return tuple(out)
-
-
-def with_overrides(
-    settings: Settings,
-    *,
-    timeout: float | None = None,
-    canary: str | None = None,
-    upstream: str | None = None,
-    file_canary: str | None = None,
-    require: Sequence[Path] | None = None,
-) -> Settings:
-    """``settings`` with the command line's options applied, checked.
-
-    ``require`` (the --require files) replaces the configured list when given.
-    """
-    if timeout is not None and not 0 < timeout <= 600:
-        raise UsageError("--timeout must be between 0 and 600 seconds")
-    for option, name in (("--canary", canary), ("--file-canary", file_canary)):
-        if name is not None and not PROJECT_NAME.fullmatch(name):
-            raise UsageError(f"{option} is not a valid project name: {name!r}")
-    if upstream is not None:
-        try:
-            upstream = validate_index_url(upstream)
-        except SwitchError as exc:
-            raise UsageError(f"--upstream: {exc.message}") from None
-    return dataclasses.replace(
-        settings,
-        timeout=settings.timeout if timeout is None else float(timeout),
-        canary=canary or settings.canary,
-        upstream=upstream or settings.upstream,
-        file_canary=file_canary or settings.file_canary,
-        require=tuple(require) if require else settings.require,
-    )
 
 
 def _host_name(url: str) -> str:

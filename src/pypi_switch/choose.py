@@ -1,4 +1,10 @@
-"""Probe mirrors and pick the one to use: shared by `use-mirror` and the cron `auto` tick."""
+"""Probe mirrors and pick the one to use: `probe`, `use-mirror` and the cron tick's survey.
+
+``probe`` measures, ranks and vets (the required pins, one file's bytes); ``pick`` turns
+that into the URL to use or a reason why none may be used; ``use_mirror`` is the whole
+`use-mirror` command: check the command line, probe (unless ``--force``), pick, then run
+the switch transaction; ``probe_command`` is `pypi-switch probe`.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,21 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from pypi_switch import catalogue, rank
-from pypi_switch.config import MirrorEntry, Settings
-from pypi_switch.errors import SwitchError
+from pypi_switch.config import MirrorEntry, Settings, load_settings, with_overrides
+from pypi_switch.errors import SwitchError, UsageError
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.paths import Paths
 from pypi_switch.rank import Ranked
+from pypi_switch.switch import SwitchResult, check_url
+from pypi_switch.switch import use_mirror as switch_to
+from pypi_switch.targets import choose_targets
 from pypi_switch.targets.base import Context
-from pypi_switch.urls import is_pypi, redact, same_index
+from pypi_switch.urls import is_pypi, same_index
 
 if TYPE_CHECKING:  # requests is imported only once a probe runs
     from pypi_switch.lockfiles import Needs
@@ -25,7 +35,27 @@ if TYPE_CHECKING:  # requests is imported only once a probe runs
     from pypi_switch.net.transport import Transport
     from pypi_switch.vet import Vetting
 
-__all__ = ["Choice", "choose_mirror", "pick", "transport_for"]
+__all__ = [
+    "Choice",
+    "ProbeProgress",
+    "UseMirrorOutcome",
+    "pick",
+    "probe",
+    "probe_command",
+    "read_needs",
+    "transport_for",
+    "use_mirror",
+]
+
+
+class ProbeProgress(Protocol):
+    """Who watches a probe as it runs (the live view)."""
+
+    def started(
+        self, mirrors: Sequence[MirrorEntry], *, upstream: str | None, timeout: float
+    ) -> None: ...
+
+    def answered(self, result: ProbeResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,15 +77,17 @@ class Choice:
         return tuple(r for r in self.ranking if not r.ok)
 
 
-def choose_mirror(
+@dataclass(frozen=True)
+class UseMirrorOutcome:
+    switch: SwitchResult
+    choice: Choice | None  # None: switched with --force, without probing
+
+
+def probe(
     settings: Settings,
+    entries: Sequence[MirrorEntry],
     *,
-    mirror_urls: Sequence[str] = (),
-    mirrors: Sequence[MirrorEntry] | None = None,
-    timeout: float | None = None,
-    canary: str | None = None,
-    upstream: str | None = None,
-    on_result: Callable[[ProbeResult], None] | None = None,
+    progress: ProbeProgress | None = None,
     deadline: Deadline | None = None,
     transport: Transport | None = None,
     needs: Needs | None = None,
@@ -63,7 +95,7 @@ def choose_mirror(
     allow_missing: bool = False,
     eligible: Callable[[str], bool] | None = None,
 ) -> Choice:
-    """Probe ``mirrors`` (else ``mirror_urls``, else the catalogue) and rank them.
+    """Probe ``entries`` (and the settings' upstream) and rank them.
 
     Then, best first, vet the candidates (``eligible`` ones only): every pin of ``needs``,
     and with ``check_bytes`` one small file of ``settings.file_canary``, all under the
@@ -75,10 +107,9 @@ def choose_mirror(
     from pypi_switch.net.filecheck import FilePages
     from pypi_switch.net.probe import probe_mirrors
 
-    settings = catalogue.with_overrides(settings, timeout=timeout, canary=canary, upstream=upstream)
-    entries = (
-        tuple(mirrors) if mirrors is not None else catalogue.mirrors_to_probe(settings, mirror_urls)
-    )
+    if progress is not None:
+        progress.started(entries, upstream=settings.upstream, timeout=settings.timeout)
+    on_result = progress.answered if progress is not None else None
     deadline = deadline if deadline is not None else Deadline.after(settings.timeout)
     transport = transport if transport is not None else transport_for(None)
     pages = None
@@ -171,7 +202,7 @@ def _vet(
     eligible: Callable[[str], bool] | None,
 ) -> Vetting:
     """Vet the candidates of ``ranking`` not yet judged in ``vetted``; the two together."""
-    from pypi_switch.vet import combined, vet  # imported already by choose_mirror
+    from pypi_switch.vet import combined, vet  # imported already by probe()
 
     known = [settings.upstream, *(m.url for m in entries)]
     known += [e.mirror.url for e in catalogue.catalogue(settings)]
@@ -225,7 +256,7 @@ def pick(choice: Choice, *, url: str | None) -> str:
     if url is not None:
         reason = choice.ranking[0].reason if choice.ranking else "no answer"
         raise SwitchError(
-            f"{redact(url)} may not be used: {reason}; nothing changed "
+            f"{url} may not be used: {reason}; nothing changed "
             "(--force switches without this check)"
         )
     if choice.network_down:
@@ -247,3 +278,97 @@ def transport_for(ctx: Context | None) -> Transport:
     if ctx is None:
         ctx = Context(paths=Paths.from_environ(), settings=Settings(), environ=dict(os.environ))
     return Transport(Trust.from_environ(ctx.environ, pip_cert=effective_cert(ctx)))
+
+
+def read_needs(settings: Settings, *, allow_missing: bool, given: bool) -> Needs | None:
+    """The --require files (``given``), else config.toml's ``require``, read before probing."""
+    if allow_missing and not settings.require:
+        raise UsageError("--allow-missing needs --require FILE (or require in config.toml)")
+    if not settings.require:
+        return None
+    from pypi_switch import lockfiles
+
+    try:
+        return lockfiles.read_needs(settings.require)
+    except UsageError as exc:
+        if given:
+            raise
+        # Not the command line's fault: the file named in config.toml is.
+        raise SwitchError(f"require in {settings.source}: {exc.message}") from None
+
+
+def probe_command(
+    mirror_urls: Sequence[str] = (),
+    *,
+    timeout: float | None = None,
+    canary: str | None = None,
+    upstream: str | None = None,
+    require: Sequence[Path] | None = None,
+    file_canary: str | None = None,
+    progress: ProbeProgress | None = None,
+) -> Choice:
+    """`pypi-switch probe`: the catalogue (or ``mirror_urls``) probed, ranked and vetted."""
+    settings = with_overrides(
+        load_settings(Paths.from_environ().tool_config),
+        timeout=timeout,
+        canary=canary,
+        upstream=upstream,
+        file_canary=file_canary,
+        require=require,
+    )
+    needs = read_needs(settings, allow_missing=False, given=bool(require))
+    entries = catalogue.mirrors_to_probe(settings, mirror_urls)
+    return probe(settings, entries, progress=progress, needs=needs, check_bytes=True)
+
+
+def use_mirror(
+    ctx: Context,
+    url: str | None,
+    *,
+    targets: Sequence[str] | None = None,
+    mirror_urls: Sequence[str] = (),
+    timeout: float | None = None,
+    canary: str | None = None,
+    upstream: str | None = None,
+    require: Sequence[Path] | None = None,
+    allow_missing: bool = False,
+    file_canary: str | None = None,
+    dry_run: bool = False,
+    allow_insecure: bool = False,
+    force: bool = False,
+    progress: ProbeProgress | None = None,
+) -> UseMirrorOutcome:
+    """`pypi-switch use-mirror`: probe, pick (or check ``url``), then switch every target."""
+    if url is not None and mirror_urls:
+        raise UsageError("give either a URL or --mirror, not both")
+    if force and url is None:
+        raise UsageError("--force needs a URL: it switches to that mirror without probing it")
+    if force and require:
+        raise UsageError("--require cannot be checked with --force, which switches unprobed")
+    choose_targets(ctx, targets)  # a usage error is told before any probing
+    choice = None
+    if url is None or not force:
+        if url is not None:
+            url = check_url(url, allow_insecure=allow_insecure)
+        settings = with_overrides(
+            ctx.settings,
+            timeout=timeout,
+            canary=canary,
+            upstream=upstream,
+            file_canary=file_canary,
+            require=require,
+        )
+        needs = read_needs(settings, allow_missing=allow_missing, given=bool(require))
+        entries = catalogue.mirrors_to_probe(settings, [url] if url else mirror_urls)
+        choice = probe(
+            settings,
+            entries,
+            progress=progress,
+            transport=transport_for(ctx),
+            needs=needs,
+            check_bytes=True,
+            allow_missing=allow_missing,
+        )
+        url = pick(choice, url=url)
+    result = switch_to(ctx, url, targets=targets, dry_run=dry_run, allow_insecure=allow_insecure)
+    return UseMirrorOutcome(result, choice)

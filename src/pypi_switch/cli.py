@@ -1,6 +1,8 @@
-"""Command line: parse options, call one core function, render its result.
+"""Command line: parse options, call one core function, hand its result to ``render.show``.
 
-This is the only module that prints or exits; errors become messages and exit codes here.
+This is the only module that exits; errors become one-line messages and exit codes here.
+Modules are imported inside the commands: requests and the page parser are slow to
+import and commands such as `status` must not pay for them.
 """
 
 from __future__ import annotations
@@ -11,34 +13,57 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from pypi_switch import __version__
-from pypi_switch.errors import EXIT_FAILED, SwitchError, UsageError
-from pypi_switch.urls import redact_text
-
-if TYPE_CHECKING:
-    from pypi_switch.choose import Choice
-    from pypi_switch.config import MirrorEntry, Settings
-    from pypi_switch.lockfiles import Needs
+from pypi_switch.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, SwitchError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    from pypi_switch.render import emit
+
+    emit(f"pypi-switch: error: {' '.join(message.split())}\n", err=True)
+    return typer.Exit(code)
+
+
+class _Group(TyperGroup):
+    """Usage errors in one line on stderr, like every other error (click prints four)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # typer vendors click: its exception classes are reached through the instance's
+        # module rather than a public name.
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except NoArgsIsHelpError as exc:
+            sys.stdout.write(exc.format_message() + "\n")
+            code = EXIT_USAGE
+        except ClickException as exc:
+            code = fail(exc.format_message(), exc.exit_code).exit_code
+        except typer.Exit as exc:
+            code = exc.exit_code
+        if standalone:
+            sys.exit(code or 0)
+        return code
+
+
 app = typer.Typer(
     name="pypi-switch",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    sys.stderr.write(f"pypi-switch: error: {redact_text(message)}\n")
-    return typer.Exit(code)
 
 
 def handled(func: Callable[P, R]) -> Callable[P, R]:
@@ -54,7 +79,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(exc.message, exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("pypi-switch: interrupted\n")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             if os.environ.get("PYPI_SWITCH_DEBUG"):
                 raise
@@ -83,8 +108,6 @@ def _root(
 ) -> None:
     """Switch pip, setuptools and buildout to a healthy PyPI mirror when PyPI is down, and back."""
 
-
-# -- switching (issue 2) ------------------------------------------------------------------
 
 TargetOpt = Annotated[
     list[str] | None,
@@ -125,6 +148,15 @@ FileCanaryOpt = Annotated[
 ]
 
 
+def _probe_view(*, stderr: bool, quiet: bool) -> Any:
+    """The live view of a probe: on stderr when stdout must carry only the result."""
+    from rich.console import Console
+
+    from pypi_switch.render.probe import ProbeView
+
+    return ProbeView(Console(stderr=stderr, highlight=False), quiet=quiet)
+
+
 @app.command("use-mirror")
 @handled
 def use_mirror_cmd(
@@ -160,92 +192,28 @@ def use_mirror_cmd(
     file_canary: FileCanaryOpt = None,
 ) -> None:
     """Probe the mirrors, pick the best (or check URL), and point every config file at it."""
-    from pypi_switch import render, switch
+    from pypi_switch import choose, render
+    from pypi_switch.targets import build_context
 
-    if url is not None and mirror:
-        raise UsageError("give either a URL or --mirror, not both")
-    if force and url is None:
-        raise UsageError("--force needs a URL: it switches to that mirror without probing it")
-    if force and require:
-        raise UsageError("--require cannot be checked with --force, which switches unprobed")
-    ctx = switch.build_context(project or ())
-    switch.choose_targets(ctx, target)  # a usage error is told before any probing
-    choice = None
-    if url is None or not force:
-        from pypi_switch import catalogue, choose
-
-        if url is not None:
-            url = switch.check_url(url, allow_insecure=allow_insecure)
-        settings = catalogue.with_overrides(
-            ctx.settings,
+    ctx = build_context(project or ())
+    with _probe_view(stderr=True, quiet=as_json) as view:
+        outcome = choose.use_mirror(
+            ctx,
+            url,
+            targets=target,
+            mirror_urls=mirror or (),
             timeout=timeout,
             canary=canary,
             upstream=upstream,
-            file_canary=file_canary,
             require=require,
-        )
-        needs = _read_needs(settings, allow_missing=allow_missing, given=bool(require))
-        entries = catalogue.mirrors_to_probe(settings, [url] if url else (mirror or ()))
-        choice = _probe(
-            settings, entries, err=True, quiet=as_json, needs=needs, allow_missing=allow_missing
-        )
-        url = choose.pick(choice, url=url)
-    result = switch.use_mirror(
-        ctx, url, targets=target, dry_run=dry_run, allow_insecure=allow_insecure
-    )
-    if as_json:
-        render.emit_json(render.use_mirror_json(result, choice))
-    else:
-        render.emit(render.use_mirror_text(result, choice))
-
-
-def _read_needs(settings: Settings, *, allow_missing: bool, given: bool) -> Needs | None:
-    """The --require files (``given``), else config.toml's ``require``, read before probing."""
-    if allow_missing and not settings.require:
-        raise UsageError("--allow-missing needs --require FILE (or require in config.toml)")
-    if not settings.require:
-        return None
-    from pypi_switch import lockfiles
-
-    try:
-        return lockfiles.read_needs(settings.require)
-    except UsageError as exc:
-        if given:
-            raise
-        # Not the command line's fault: the file named in config.toml is.
-        raise SwitchError(f"require in {settings.source}: {exc.message}") from None
-
-
-def _probe(
-    settings: Settings,
-    entries: Sequence[MirrorEntry],
-    *,
-    err: bool,
-    quiet: bool,
-    needs: Needs | None,
-    allow_missing: bool = False,
-) -> Choice:
-    """Probe with a live view (on stderr when stdout must carry only the result), then vet
-    the best candidates: the required pins, and the bytes of one file."""
-    import contextlib
-
-    from rich.console import Console
-
-    from pypi_switch import choose, probe_view
-
-    console = Console(stderr=err, highlight=False)
-    view = probe_view.ProbeView(
-        console, entries, upstream=settings.upstream, timeout=settings.timeout
-    )
-    with contextlib.nullcontext(view) if quiet else view:
-        return choose.choose_mirror(
-            settings,
-            mirrors=entries,
-            on_result=None if quiet else view.on_result,
-            needs=needs,
-            check_bytes=True,
             allow_missing=allow_missing,
+            file_canary=file_canary,
+            dry_run=dry_run,
+            allow_insecure=allow_insecure,
+            force=force,
+            progress=view,
         )
+    render.show(outcome, as_json=as_json)
 
 
 @app.command("restore")
@@ -259,32 +227,23 @@ def restore_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Put back the original files, byte for byte (keeping edits made since the switch)."""
-    from pypi_switch import render, switch
+    from pypi_switch import render
+    from pypi_switch.restore import restore
+    from pypi_switch.targets import build_context
 
-    ctx = switch.build_context()
-    result = switch.restore(ctx, targets=target, dry_run=dry_run, force=force)
-    if as_json:
-        render.emit_json(render.restore_json(result))
-    else:
-        render.emit(render.restore_text(result))
+    result = restore(build_context(), targets=target, dry_run=dry_run, force=force)
+    render.show(result, as_json=as_json)
 
 
 @app.command("status")
 @handled
 def status_cmd(as_json: JsonOpt = False) -> None:
     """Show what is switched, each file's index, what pip really uses, and warnings."""
-    from pypi_switch import render, status, switch
+    from pypi_switch import render
+    from pypi_switch.status import status
+    from pypi_switch.targets import build_context
 
-    st = status.status(switch.build_context())
-    if as_json:
-        render.emit_json(render.status_json(st))
-    else:
-        render.emit(render.status_text(st))
-
-
-# -- probing (issue 3) ----------------------------------------------------------------------
-# Modules are imported inside the commands: requests and pypi-simple are slow to import and
-# commands such as `status` must not pay for them.
+    render.show(status(build_context()), as_json=as_json)
 
 
 @app.command("probe")
@@ -293,48 +252,27 @@ def probe_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON array, best first.")
     ] = False,
-    mirror: Annotated[
-        list[str] | None,
-        typer.Option("--mirror", help="Probe this index URL instead of the catalogue; repeatable."),
-    ] = None,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds for the whole probe.")
-    ] = None,
-    canary: Annotated[
-        str | None, typer.Option("--canary", help="Project whose page is fetched everywhere.")
-    ] = None,
-    upstream: Annotated[
-        str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
-    ] = None,
+    mirror: MirrorOpt = None,
+    timeout: TimeoutOpt = None,
+    canary: CanaryOpt = None,
+    upstream: UpstreamOpt = None,
     require: RequireOpt = None,
     file_canary: FileCanaryOpt = None,
 ) -> None:
     """Probe mirrors in parallel under one deadline and rank them, with reasons."""
-    import json
+    from pypi_switch import choose, render
 
-    from rich.console import Console
-
-    from pypi_switch import catalogue, probe_view
-    from pypi_switch.config import load_settings
-    from pypi_switch.paths import Paths
-
-    settings = catalogue.with_overrides(
-        load_settings(Paths.from_environ().tool_config),
-        timeout=timeout,
-        canary=canary,
-        upstream=upstream,
-        file_canary=file_canary,
-        require=require,
-    )
-    needs = _read_needs(settings, allow_missing=False, given=bool(require))
-    entries = catalogue.mirrors_to_probe(settings, mirror or ())
-    choice = _probe(settings, entries, err=False, quiet=as_json, needs=needs)
-    ranked = list(choice.ranking)
-    if as_json:
-        typer.echo(json.dumps(probe_view.ranked_json(ranked, choice.vetting), indent=2))
-    else:
-        console = Console(highlight=False)
-        probe_view.show_ranked(console, ranked, choice.report, choice.vetting)
+    with _probe_view(stderr=False, quiet=as_json) as view:
+        choice = choose.probe_command(
+            mirror or (),
+            timeout=timeout,
+            canary=canary,
+            upstream=upstream,
+            require=require,
+            file_canary=file_canary,
+            progress=view,
+        )
+    render.show(choice, as_json=as_json)
     if choice.chosen is None:
         raise typer.Exit(EXIT_FAILED)
 
@@ -345,22 +283,9 @@ def mirrors_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List the mirror catalogue: built-in and your own entries, and which are turned off."""
-    import json
+    from pypi_switch import catalogue, render
 
-    from rich.console import Console
-
-    from pypi_switch import catalogue, probe_view
-    from pypi_switch.config import load_settings
-    from pypi_switch.paths import Paths
-
-    entries = catalogue.catalogue(load_settings(Paths.from_environ().tool_config))
-    if as_json:
-        typer.echo(json.dumps(probe_view.catalogue_json(entries), indent=2))
-    else:
-        probe_view.show_catalogue(Console(highlight=False), entries)
-
-
-# -- auto and schedule (issue 4) ------------------------------------------------------------
+    render.show(catalogue.listing(), as_json=as_json)
 
 
 @app.command("auto")
@@ -375,13 +300,11 @@ def auto_cmd(
 
     Silent when nothing happened; one line when something changed or failed.
     """
-    from pypi_switch import auto, auto_view, render
+    from pypi_switch import auto, render
+    from pypi_switch.targets import build_context
 
-    result = auto.tick(auto.build_context())
-    if as_json:
-        render.emit_json(auto_view.tick_json(result))
-    else:
-        render.emit(auto_view.tick_text(result, verbose=verbose))
+    result = auto.tick(build_context(include_cwd=False))
+    render.show(result, as_json=as_json, **({} if as_json else {"verbose": verbose}))
     if result.error is not None:
         raise fail(f"auto: {result.error}")
 
@@ -391,18 +314,14 @@ def auto_cmd(
 def schedule_cmd() -> None:
     """Print what runs `auto` every 5 minutes here: cron and a systemd timer (Linux), a
     LaunchAgent (macOS), a Task Scheduler task (Windows); and how to stop it."""
-    from pypi_switch import auto, auto_view, render, schedule
-    from pypi_switch.paths import Paths
+    from pypi_switch import render, schedule
 
-    paths = Paths.from_environ()
-    command = schedule.find_command(sys.argv[0], sys.executable, os.environ.get("PATH"))
-    plan = schedule.schedule(command, paths, uid=os.getuid() if hasattr(os, "getuid") else None)
-    render.emit(auto_view.schedule_text(plan, log=paths.show(auto.log_path(paths.state_dir))))
+    render.show(schedule.for_this_machine(sys.argv[0]))
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     if not os.environ.get("PYPI_SWITCH_DEBUG"):
-        # A mirror's odd page can make bs4 (under pypi-simple) warn: the page is judged
-        # on its own terms; the user's terminal is no place for parser chatter.
+        # A mirror's odd page can make the HTML parser warn: the page is judged on its own
+        # terms; the user's terminal is no place for parser chatter.
         warnings.simplefilter("ignore")
-    app()
+    app(args=argv)

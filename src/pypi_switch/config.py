@@ -6,29 +6,40 @@ with the file name and, where it can be found, the line.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pypi_switch.errors import SwitchError
+from pypi_switch.errors import SwitchError, UsageError
 from pypi_switch.urls import validate_index_url
 
 __all__ = [
-    "PROJECT_NAME",
     "TARGET_NAMES",
     "AutoSettings",
     "MirrorEntry",
     "Settings",
     "load_settings",
+    "with_overrides",
 ]
 
 TARGET_NAMES = ("pip", "pydistutils", "buildout", "project", "uv", "pdm", "poetry", "pixi")
 
 DEFAULT_UPSTREAM = "https://pypi.org/simple/"
+MAX_TIMEOUT = 600.0
+# PEP 508 names: what a canary (a project every mirror carries) may be called.
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
-PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+def _timeout_problem(value: float) -> str | None:
+    return None if 0 < value <= MAX_TIMEOUT else f"must be between 0 and {MAX_TIMEOUT:g} seconds"
+
+
+def _canary_problem(name: str) -> str | None:
+    return None if _PROJECT_NAME.fullmatch(name) else f"is not a valid project name: {name!r}"
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,29 @@ class _Reader:
         self.path = path
         self.text = text
 
-    def fail(self, key: str, problem: str) -> SwitchError:
-        line = self.line_of(key)
+    def fail(self, key: str, problem: str, *, table: tuple[str, int] | None = None) -> SwitchError:
+        """An error naming the line of ``key`` (within the ``table``-th ``[[name]]`` or
+        ``[name]`` table, counting from 0, when given)."""
+        line = self.line_of(key, table=table)
         where = f"{self.path}, line {line}" if line else str(self.path)
         return SwitchError(f"{where}: {problem}")
 
-    def line_of(self, key: str) -> int | None:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE)
-        m = pattern.search(self.text)
+    def line_of(self, key: str, *, table: tuple[str, int] | None = None) -> int | None:
+        start = 0
+        if table is not None:
+            name, nth = table
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(name)}\s*\]\]?", re.MULTILINE)
+            found = list(header.finditer(self.text))
+            if nth >= len(found):
+                return None
+            start = found[nth].start()
+            nxt = re.compile(r"^\s*\[", re.MULTILINE).search(self.text, found[nth].end())
+            end = nxt.start() if nxt else len(self.text)
+            m = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE).search(
+                self.text, found[nth].end(), end
+            )
+            return self.text.count("\n", 0, (m or found[nth]).start()) + 1
+        m = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE).search(self.text, start)
         return self.text.count("\n", 0, m.start()) + 1 if m else None
 
     def typed(
@@ -153,15 +179,17 @@ def _parse(r: _Reader, data: dict[str, Any]) -> Settings:
     for key in ("canary", "file_canary"):
         if key in data:
             name = r.typed(data, key, str, "a project name").strip()
-            if not PROJECT_NAME.fullmatch(name):
-                raise r.fail(key, f"{key} is not a valid project name: {name!r}")
+            problem = _canary_problem(name)
+            if problem:
+                raise r.fail(key, f"{key} {problem}")
             kw[key] = name
     if "upstream" in data:
         kw["upstream"] = _url(r, "upstream", r.typed(data, "upstream", str, "a URL"))
     if "timeout" in data:
         timeout = float(r.typed(data, "timeout", (int, float), "a number of seconds"))
-        if not 0 < timeout <= 600:
-            raise r.fail("timeout", "timeout must be between 0 and 600 seconds")
+        problem = _timeout_problem(timeout)
+        if problem:
+            raise r.fail("timeout", f"timeout {problem}")
         kw["timeout"] = timeout
     if "max_lag" in data:
         max_lag = r.typed(data, "max_lag", int, "a whole number of serials")
@@ -191,11 +219,11 @@ def _parse(r: _Reader, data: dict[str, Any]) -> Settings:
     return Settings(**kw)
 
 
-def _url(r: _Reader, key: str, value: str) -> str:
+def _url(r: _Reader, key: str, value: str, *, table: tuple[str, int] | None = None) -> str:
     try:
         return validate_index_url(value)
     except SwitchError as exc:
-        raise r.fail(key, f"{key}: {exc.message}") from None
+        raise r.fail(key, f"{key}: {exc.message}", table=table) from None
 
 
 def _mirrors(r: _Reader, value: Any) -> tuple[MirrorEntry, ...]:
@@ -203,22 +231,23 @@ def _mirrors(r: _Reader, value: Any) -> tuple[MirrorEntry, ...]:
         raise r.fail("mirror", "mirror entries must be written as [[mirror]] tables")
     entries = []
     seen: set[str] = set()
-    for item in value:
+    for n, item in enumerate(value):
+        table = ("mirror", n)
         extra = sorted(set(item) - {"name", "url", "country", "operator", "notes"})
         if extra:
-            raise r.fail("mirror", f"[[mirror]] has an unknown key {extra[0]!r}")
+            raise r.fail(extra[0], f"[[mirror]] has an unknown key {extra[0]!r}", table=table)
         name, url = item.get("name"), item.get("url")
         if not isinstance(name, str) or not name.strip():
-            raise r.fail("mirror", "every [[mirror]] needs a name")
+            raise r.fail("name", "every [[mirror]] needs a name", table=table)
         if not isinstance(url, str):
-            raise r.fail("mirror", f"mirror {name!r} needs a url")
+            raise r.fail("url", f"mirror {name!r} needs a url", table=table)
         if name in seen:
-            raise r.fail("mirror", f"two [[mirror]] entries are named {name!r}")
+            raise r.fail("name", f"two [[mirror]] entries are named {name!r}", table=table)
         seen.add(name)
         entries.append(
             MirrorEntry(
                 name=name.strip(),
-                url=_url(r, "url", url),
+                url=_url(r, "url", url, table=table),
                 country=str(item.get("country", "")),
                 operator=str(item.get("operator", "")),
                 notes=str(item.get("notes", "")),
@@ -232,13 +261,47 @@ def _auto(r: _Reader, value: Any) -> AutoSettings:
     if not isinstance(value, dict):
         raise r.fail("auto", "auto must be a table: [auto]")
     extra = sorted(set(value) - {"fail_after", "recover_after"})
+    table = ("auto", 0)
     if extra:
-        raise r.fail(extra[0], f"[auto] has an unknown key {extra[0]!r}")
+        raise r.fail(extra[0], f"[auto] has an unknown key {extra[0]!r}", table=table)
     kw = {}
     for key in ("fail_after", "recover_after"):
         if key in value:
             number = r.typed(value, key, int, "a whole number")
             if number < 1:
-                raise r.fail(key, f"{key} must be at least 1")
+                raise r.fail(key, f"{key} must be at least 1", table=table)
             kw[key] = number
     return AutoSettings(**kw)
+
+
+def with_overrides(
+    settings: Settings,
+    *,
+    timeout: float | None = None,
+    canary: str | None = None,
+    upstream: str | None = None,
+    file_canary: str | None = None,
+    require: Sequence[Path] | None = None,
+) -> Settings:
+    """``settings`` with the command line's options applied, checked.
+
+    ``require`` (the --require files) replaces the configured list when given.
+    """
+    if timeout is not None and (problem := _timeout_problem(timeout)):
+        raise UsageError(f"--timeout {problem}")
+    for option, name in (("--canary", canary), ("--file-canary", file_canary)):
+        if name is not None and (problem := _canary_problem(name)):
+            raise UsageError(f"{option} {problem}")
+    if upstream is not None:
+        try:
+            upstream = validate_index_url(upstream)
+        except SwitchError as exc:
+            raise UsageError(f"--upstream: {exc.message}") from None
+    return dataclasses.replace(
+        settings,
+        timeout=settings.timeout if timeout is None else float(timeout),
+        canary=canary or settings.canary,
+        upstream=upstream or settings.upstream,
+        file_canary=file_canary or settings.file_canary,
+        require=tuple(require) if require else settings.require,
+    )

@@ -20,8 +20,11 @@ import stat
 import sys
 import tempfile
 import time
+import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pypi_switch.errors import SwitchError
 
@@ -32,6 +35,8 @@ __all__ = [
     "encode",
     "missing_dirs",
     "read_state",
+    "read_toml",
+    "remove_dirs",
     "remove_file",
     "remove_stale_temps",
     "resolve",
@@ -56,10 +61,6 @@ class FileState:
     mode: int | None
     uid: int | None
     gid: int | None
-
-    @property
-    def exists(self) -> bool:
-        return self.data is not None
 
     @property
     def sha256(self) -> str | None:
@@ -104,6 +105,17 @@ def read_state(path: Path) -> FileState:
     except OSError as exc:
         raise SwitchError(f"{path}: cannot read: {exc.strerror}") from None
     return FileState(path, real, data, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def read_toml(path: Path) -> dict[str, Any] | None:
+    """The data of a TOML file another tool reads (for warnings); None if unusable."""
+    try:
+        state = read_state(path)
+        if state.data is None:
+            return None
+        return tomllib.loads(decode(state.data, path))
+    except (SwitchError, tomllib.TOMLDecodeError):
+        return None
 
 
 def decode(data: bytes | None, path: Path) -> str:
@@ -236,6 +248,15 @@ def remove_stale_temps(real: Path) -> None:
             tmp.unlink(missing_ok=True)
     except OSError:
         pass  # best effort: a leftover temp file harms nothing
+
+
+def remove_dirs(dirs: Sequence[Path | str]) -> None:
+    """Remove directories pypi-switch created (innermost first) while they are empty."""
+    for d in reversed(list(dirs)):
+        try:
+            os.rmdir(d)
+        except OSError:
+            break  # not empty (the user put something there) or gone already
 
 
 def remove_file(real: Path) -> None:

@@ -22,13 +22,31 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pypi_switch.edit import atomic_write, sha256
+from pypi_switch.edit import (
+    atomic_write,
+    read_state,
+    remove_dirs,
+    remove_stale_temps,
+    sha256,
+)
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Change
 
-__all__ = ["Busy", "FileRecord", "Journal", "StateStore", "Written", "now_iso", "recover"]
+__all__ = [
+    "Busy",
+    "FileRecord",
+    "Journal",
+    "Mode",
+    "StateStore",
+    "Written",
+    "now_iso",
+    "recover",
+    "settle",
+]
+
+Mode = Literal["manual", "auto"]  # who made a switch: a person, or the cron tick
 
 VERSION = 1
 _HELD: set[str] = set()  # state dirs whose lock this process holds
@@ -106,7 +124,7 @@ class FileRecord:
 class Journal:
     mirror: str | None = None
     since: str | None = None
-    mode: str | None = None  # "manual" | "auto"
+    mode: Mode | None = None
     files: list[FileRecord] = field(default_factory=list)
     pending: dict[str, str] | None = None  # {"mirror", "mode", "since"} of a switch under way
 
@@ -131,10 +149,13 @@ class Journal:
     def from_json(cls, data: dict[str, Any]) -> Journal:
         if data.get("version") != VERSION:
             raise ValueError(f"unknown version {data.get('version')!r}")
+        mode = data.get("mode")
+        if mode not in ("manual", "auto", None):
+            raise ValueError(f"unknown mode {mode!r}")
         return cls(
             mirror=data.get("mirror"),
             since=data.get("since"),
-            mode=data.get("mode"),
+            mode=mode,
             pending=data.get("pending"),
             files=[FileRecord.from_json(r) for r in data.get("files", [])],
         )
@@ -268,7 +289,29 @@ def recover(journal: Journal, current_sha: dict[str, str | None]) -> bool:
     journal.files = [r for r in journal.files if r.written is not None]
     if journal.pending is not None and promoted:
         journal.mirror = journal.pending["mirror"]
-        journal.mode = journal.pending["mode"]
+        journal.mode = "auto" if journal.pending["mode"] == "auto" else "manual"
         journal.since = journal.pending["since"]
     journal.pending = None
     return True
+
+
+def settle(journal: Journal, store: StateStore) -> None:
+    """Finish the books of an interrupted run (see ``recover``), and sweep its temp files."""
+    for record in journal.files:
+        remove_stale_temps(Path(record.real))
+    remove_stale_temps(store.journal_path)
+    if journal.pending is None and not any(r.pending for r in journal.files):
+        return
+    current: dict[str, str | None] = {}
+    for record in journal.files:
+        try:
+            current[record.real] = read_state(Path(record.real)).sha256
+        except SwitchError:
+            current[record.real] = None
+    before = list(journal.files)
+    recover(journal, current)
+    for record in before:
+        if record not in journal.files and not record.existed and current[record.real] is None:
+            remove_dirs(record.created_dirs)  # made for a file the killed run never wrote
+    store.save(journal)
+    store.drop_unused_backups(journal)

@@ -31,6 +31,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
+from typing import Literal
 
 __all__ = [
     "APP",
@@ -41,6 +42,7 @@ __all__ = [
     "Disk",
     "Paths",
     "PipFiles",
+    "PipLayerKind",
     "Place",
     "ToolFiles",
     "buildout_files",
@@ -167,6 +169,10 @@ class ClientFiles:
 # -- pip ------------------------------------------------------------------------------------
 
 
+# Where a pip config file stands in pip's load order.
+PipLayerKind = Literal["global", "user", "site", "env-file"]
+
+
 @dataclass(frozen=True)
 class PipFiles:
     """pip's configuration files, as ``Configuration.iter_config_files`` yields them.
@@ -190,11 +196,11 @@ class PipFiles:
         # an index set in the new one: the user's own file stays theirs.
         return self.legacy
 
-    def layers(self) -> tuple[tuple[PurePath, str], ...]:
-        """(file, kind) in load order; kind is global, user, site or env-file."""
+    def layers(self) -> tuple[tuple[PurePath, PipLayerKind], ...]:
+        """(file, kind) in load order."""
         if self.none:
             return ()
-        out = [(p, "global") for p in self.global_files]
+        out: list[tuple[PurePath, PipLayerKind]] = [(p, "global") for p in self.global_files]
         if not self.skip_user:
             out += [(self.legacy, "user"), (self.user, "user")]
         if self.site is not None:
@@ -514,7 +520,7 @@ class Paths:
     def pip_global(self) -> tuple[Path, ...]:
         return tuple(_real(p) for p in self.pip.global_files)
 
-    def pip_layers(self) -> tuple[tuple[Path, str], ...]:
+    def pip_layers(self) -> tuple[tuple[Path, PipLayerKind], ...]:
         """pip's files in load order (later wins) with their kind."""
         return tuple((_real(p), kind) for p, kind in self.pip.layers())
 

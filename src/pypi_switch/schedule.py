@@ -15,6 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "SystemdTimer",
     "WindowsTask",
     "find_command",
+    "for_this_machine",
     "schedule",
 ]
 
@@ -88,6 +90,7 @@ class Schedule:
     launchd: LaunchAgent | None  # macOS
     task: WindowsTask | None  # Windows
     uid: int | None  # for `launchctl bootstrap gui/<uid>`
+    log: str  # where each tick is logged, as the user writes that path
 
 
 def find_command(argv0: str, executable: str, path: str | None) -> tuple[str, ...]:
@@ -110,6 +113,13 @@ def find_command(argv0: str, executable: str, path: str | None) -> tuple[str, ..
     return (os.path.abspath(executable), "-m", "pypi_switch")
 
 
+def for_this_machine(argv0: str) -> Schedule:
+    """The schedule for the pypi-switch running now, with this shell's environment."""
+    paths = Paths.from_environ()
+    command = find_command(argv0, sys.executable, os.environ.get("PATH"))
+    return schedule(command, paths, uid=os.getuid() if hasattr(os, "getuid") else None)
+
+
 def schedule(command: Sequence[str], paths: Paths, *, uid: int | None = None) -> Schedule:
     """The schedule for ``paths.place``'s OS; ``uid`` is the user id launchd wants (macOS)."""
     place = paths.place
@@ -125,6 +135,7 @@ def schedule(command: Sequence[str], paths: Paths, *, uid: int | None = None) ->
         launchd=_launch_agent(argv, env, paths.home) if place.platform == MACOS else None,
         task=_windows_task(argv) if place.platform == WINDOWS else None,
         uid=uid,
+        log=paths.show(paths.state_dir / "auto.log"),
     )
 
 

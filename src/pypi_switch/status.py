@@ -1,6 +1,7 @@
 """What is switched, where, and what pip really uses: read-only and fast.
 
 Imports nothing of the network or page-parsing stack: people in a hurry and scripts run it.
+"What pip really uses" is computed the way pip layers its configuration (``effective_index``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from pathlib import Path
 
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
-from pypi_switch.journal import StateStore
-from pypi_switch.switch import TARGETS, all_warnings, choose_targets
+from pypi_switch.journal import Mode, StateStore
+from pypi_switch.targets import TARGETS, all_warnings, choose_targets
 from pypi_switch.targets.base import Context, ParseError
-from pypi_switch.targets.pip import effective_index
+from pypi_switch.targets.pip import is_index, option_from_files
 from pypi_switch.urls import same_index
 
-__all__ = ["Status", "TargetStatus", "status"]
+__all__ = ["EffectiveIndex", "Status", "TargetStatus", "effective_index", "status"]
+
+DEFAULT_INDEX = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Status:
     switched: bool
     mirror: str | None
     since: str | None
-    mode: str | None
+    mode: Mode | None
     interrupted: bool
     targets: tuple[TargetStatus, ...]
     effective_pip_index: str
@@ -84,3 +87,17 @@ def status(ctx: Context) -> Status:
         effective_pip_source=pip.source,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+
+
+@dataclass(frozen=True)
+class EffectiveIndex:
+    url: str
+    source: str  # where it comes from, in words
+
+
+def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
+    """The index ``pip <command>`` uses, computed the way pip layers its configuration."""
+    if ctx.environ.get("PIP_INDEX_URL"):
+        return EffectiveIndex(ctx.environ["PIP_INDEX_URL"], "PIP_INDEX_URL")
+    found = option_from_files(ctx, is_index, command)
+    return EffectiveIndex(*found) if found else EffectiveIndex(DEFAULT_INDEX, "pip's default")

@@ -1,9 +1,8 @@
-"""Switch every target to a mirror, all or nothing; restore the originals.
+"""The switch transaction: every target to one mirror, all or nothing.
 
-One ``use_mirror`` plans every file first (parse, edit, re-parse), then records backups
-and its intent, then replaces the files one by one; any failure puts back the files it
-already wrote. ``restore`` gives back pristine bytes, or, for a file the user edited since,
-undoes only the options pypi-switch set.
+``use_mirror`` plans every file first (parse, edit, re-parse), then records backups and its
+intent, then replaces the files one by one; any failure puts back the files it already
+wrote. Its counterpart is ``restore.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pypi_switch.config import TARGET_NAMES, load_settings
 from pypi_switch.edit import (
     FileState,
     atomic_write,
@@ -23,87 +22,28 @@ from pypi_switch.edit import (
     encode,
     missing_dirs,
     read_state,
+    remove_dirs,
     remove_file,
-    remove_stale_temps,
     resolve,
     sha256,
     unified_diff,
 )
-from pypi_switch.errors import SwitchError, UsageError
-from pypi_switch.journal import FileRecord, Journal, StateStore, Written, now_iso, recover
-from pypi_switch.paths import Paths
+from pypi_switch.errors import SwitchError
+from pypi_switch.journal import FileRecord, Journal, Mode, StateStore, Written, now_iso, settle
+from pypi_switch.targets import all_warnings, choose_targets
 from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Target
-from pypi_switch.targets.buildout import BUILDOUT, PROJECT, project_files
-from pypi_switch.targets.pdm import PDM
-from pypi_switch.targets.pip import PIP
-from pypi_switch.targets.pixi import PIXI
-from pypi_switch.targets.poetry import POETRY
-from pypi_switch.targets.pydistutils import PYDISTUTILS
-from pypi_switch.targets.uv import UV
-from pypi_switch.urls import host_of, needs_trusted_host, redact, same_index, validate_index_url
+from pypi_switch.urls import host_of, needs_trusted_host, same_index, validate_index_url
 
-__all__ = [
-    "CLASSIC_TARGETS",
-    "TARGETS",
-    "FileChange",
-    "RestoreResult",
-    "RestoredFile",
-    "SwitchResult",
-    "build_context",
-    "choose_targets",
-    "restore",
-    "use_mirror",
-]
+__all__ = ["LOCK_WAIT", "FileChange", "SwitchResult", "check_url", "use_mirror"]
 
-CLASSIC_TARGETS = ("pip", "pydistutils", "buildout", "project")
-TARGETS: dict[str, Target] = {
-    t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY, PIXI)
-}
-
-LOCK_WAIT = 30.0
-
-
-def build_context(projects: Sequence[Path] = ()) -> Context:
-    paths = Paths.from_environ()
-    settings = load_settings(paths.tool_config)
-    found = project_files(tuple(Path(p) for p in projects), settings.projects, paths.cwd)
-    return Context(paths=paths, settings=settings, projects=found, environ=dict(os.environ))
-
-
-def choose_targets(ctx: Context, names: Sequence[str] | None) -> list[Target]:
-    if names:
-        unknown = [n for n in names if n not in TARGETS]
-        if unknown:
-            known = ", ".join(n for n in TARGET_NAMES if n in TARGETS)
-            raise UsageError(f"unknown target {unknown[0]!r} (known: {known})")
-        chosen = list(dict.fromkeys(names))
-    elif ctx.settings.targets is not None:
-        chosen = [n for n in ctx.settings.targets if n in TARGETS]
-    else:
-        chosen = [n for n in TARGETS if n in CLASSIC_TARGETS or _default_enabled(TARGETS[n], ctx)]
-    return [TARGETS[n] for n in chosen]
-
-
-def _default_enabled(target: Target, ctx: Context) -> bool:
-    check = getattr(target, "default_enabled", None)
-    return bool(check(ctx)) if check else False
-
-
-def all_warnings(ctx: Context, targets: Sequence[Target]) -> list[str]:
-    out: list[str] = []
-    for target in targets:
-        out += target.warnings(ctx)
-    return list(dict.fromkeys(out))
-
-
-# -- use-mirror --------------------------------------------------------------------------
+LOCK_WAIT = 30.0  # seconds a person's run waits for another run to finish
 
 
 @dataclass(frozen=True)
 class FileChange:
     target: str
     path: Path
-    action: str  # "created" | "modified"
+    action: Literal["created", "modified"]
     diff: str
     changes: tuple[Change, ...]
 
@@ -181,7 +121,7 @@ def use_mirror(
     targets: Sequence[str] | None = None,
     dry_run: bool = False,
     allow_insecure: bool = False,
-    mode: str = "manual",
+    mode: Mode = "manual",
     lock_timeout: float = LOCK_WAIT,
 ) -> SwitchResult:
     url = check_url(url, allow_insecure=allow_insecure)
@@ -197,7 +137,7 @@ def check_url(url: str, *, allow_insecure: bool) -> str:
     url = validate_index_url(url)
     if needs_trusted_host(url) and not allow_insecure:
         raise SwitchError(
-            f"{redact(url)} is plain http to {host_of(url)}: anyone on the way can change "
+            f"{url} is plain http to {host_of(url)}: anyone on the way can change "
             "what you install; pass --allow-insecure to switch anyway "
             "(pip will then trust that host)"
         )
@@ -205,11 +145,11 @@ def check_url(url: str, *, allow_insecure: bool) -> str:
 
 
 def _use_mirror_locked(
-    ctx: Context, url: str, chosen: list[Target], store: StateStore, *, dry_run: bool, mode: str
+    ctx: Context, url: str, chosen: list[Target], store: StateStore, *, dry_run: bool, mode: Mode
 ) -> SwitchResult:
     journal = store.load()
     if not dry_run:
-        _settle(journal, store)
+        settle(journal, store)
     plans: list[_Plan] = []
     unchanged: list[Path] = []
     seen: set[Path] = set()
@@ -257,7 +197,7 @@ def _new_file_mode(url: str) -> int:
     return 0o666 & ~umask
 
 
-def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, mode: str) -> None:
+def _commit(store: StateStore, journal: Journal, plans: list[_Plan], url: str, mode: Mode) -> None:
     before = copy.deepcopy(journal)
     now = now_iso()
     done: list[_Plan] = []
@@ -314,13 +254,13 @@ def _rollback(store: StateStore, before: Journal, done: list[_Plan], plans: list
     clean = True
     for plan in plans:
         if plan not in done:
-            _remove_dirs(plan.new_dirs)  # made for a file whose write then failed
+            remove_dirs(plan.new_dirs)  # made for a file whose write then failed
     for plan in reversed(done):
         state = plan.state
         try:
             if state.data is None:
                 remove_file(state.real)
-                _remove_dirs(plan.new_dirs)
+                remove_dirs(plan.new_dirs)
             else:
                 mode = state.mode if state.mode is not None else 0o644
                 atomic_write(state.real, state.data, mode=mode, uid=state.uid, gid=state.gid)
@@ -332,139 +272,3 @@ def _rollback(store: StateStore, before: Journal, done: list[_Plan], plans: list
     except (OSError, SwitchError):
         pass  # the journal on disk still says what is pending: the next run settles it
     return clean
-
-
-def _remove_dirs(dirs: Sequence[Path | str]) -> None:
-    for d in reversed(list(dirs)):
-        try:
-            os.rmdir(d)
-        except OSError:
-            break  # not empty (the user put something there) or gone already
-
-
-def _settle(journal: Journal, store: StateStore) -> None:
-    """Finish the books of an interrupted run (see ``journal.recover``)."""
-    for record in journal.files:
-        remove_stale_temps(Path(record.real))
-    remove_stale_temps(store.journal_path)
-    if journal.pending is None and not any(r.pending for r in journal.files):
-        return
-    current: dict[str, str | None] = {}
-    for record in journal.files:
-        try:
-            current[record.real] = read_state(Path(record.real)).sha256
-        except SwitchError:
-            current[record.real] = None
-    before = list(journal.files)
-    recover(journal, current)
-    for record in before:
-        if record not in journal.files and not record.existed and current[record.real] is None:
-            _remove_dirs(record.created_dirs)  # made for a file the killed run never wrote
-    store.save(journal)
-    store.drop_unused_backups(journal)
-
-
-# -- restore -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RestoredFile:
-    target: str
-    path: Path
-    action: str  # restored | removed | reverted-options | unchanged | missing
-    diff: str
-
-
-@dataclass(frozen=True)
-class RestoreResult:
-    files: tuple[RestoredFile, ...]
-    dry_run: bool
-    mirror: str | None
-
-    @property
-    def nothing_to_restore(self) -> bool:
-        return not self.files
-
-    @property
-    def kept_edits(self) -> tuple[Path, ...]:
-        return tuple(f.path for f in self.files if f.action in ("reverted-options", "missing"))
-
-
-def restore(
-    ctx: Context,
-    *,
-    targets: Sequence[str] | None = None,
-    dry_run: bool = False,
-    force: bool = False,
-    lock_timeout: float = LOCK_WAIT,
-) -> RestoreResult:
-    if targets:
-        choose_targets(ctx, targets)  # validates the names
-    store = StateStore(ctx.paths.state_dir)
-    if not store.journal_path.exists():
-        return RestoreResult((), dry_run, None)
-    lock = contextlib.nullcontext() if dry_run else store.lock(timeout=lock_timeout)
-    with lock:
-        journal = store.load()
-        if not dry_run:
-            _settle(journal, store)
-        mirror = journal.mirror
-        selected = [r for r in journal.files if not targets or r.target in targets]
-        done: list[RestoredFile] = []
-        try:
-            for record in selected:
-                done.append(_restore_one(record, store, dry_run=dry_run, force=force))
-                if not dry_run:
-                    journal.files.remove(record)
-        finally:
-            if not dry_run:
-                store.save(journal)
-                store.drop_unused_backups(journal)
-    return RestoreResult(tuple(done), dry_run, mirror)
-
-
-def _restore_one(
-    record: FileRecord, store: StateStore, *, dry_run: bool, force: bool
-) -> RestoredFile:
-    path = Path(record.path)
-    state = read_state(path)
-    current = state.sha256
-    written = record.written.sha256 if record.written else None
-    text = decode(state.data, path)
-
-    def result(action: str, new: bytes | None) -> RestoredFile:
-        return RestoredFile(
-            record.target, path, action, unified_diff(path, text, decode(new, path))
-        )
-
-    if current == record.original_sha256:
-        if state.data is None and not dry_run:
-            _remove_dirs(record.created_dirs)  # a killed switch may have made them
-        return result("unchanged", state.data)
-    if state.data is None and not force:
-        return result("missing", None)  # the user deleted it since: theirs to decide
-    if (current == written and not record.user_edited) or force:
-        pristine = store.backup(record)
-        if not dry_run:
-            if pristine is None:
-                remove_file(state.real)
-                _remove_dirs(record.created_dirs)
-            else:
-                mode = record.mode if record.mode is not None else 0o644
-                atomic_write(state.real, pristine, mode=mode, uid=record.uid, gid=record.gid)
-        return result("removed" if pristine is None else "restored", pristine)
-    # Edited by the user after the switch: undo only what pypi-switch set.
-    target = TARGETS.get(record.target)
-    if target is None or record.written is None:
-        return result("missing", state.data)
-    try:
-        new_text = target.revert(FileSpec(path), text, record.written.changes)
-    except ParseError as exc:
-        raise SwitchError(
-            f"{path}: {exc} (fix it, or use --force to restore the original)"
-        ) from None
-    after = encode(new_text, state.data)
-    if after != state.data and not dry_run:
-        assert state.mode is not None
-        atomic_write(state.real, after, mode=state.mode, uid=state.uid, gid=state.gid)
-    return result("reverted-options", after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from pypi_switch.errors import SwitchError
@@ -14,12 +15,21 @@ __all__ = [
     "is_pypi",
     "needs_trusted_host",
     "redact",
-    "redact_text",
     "same_index",
     "validate_index_url",
 ]
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:\s]*)(:[^/@\s]*)?@")
+# The whole userinfo goes: a token is often the user part alone (``https://TOKEN@host``,
+# Gemfury's ``https://TOKEN:@host``), and a password may hold an unencoded ``@`` (the
+# authority ends at the first ``/``, ``?`` or ``#``, so the last ``@`` before it counts).
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s]*@")
+# Query parameters that carry secrets by name (``?token=``, ``access_token``, ``api_key``,
+# signed-URL signatures...).
+_SECRET_QUERY = re.compile(
+    r"(?P<name>[?&;][^=&#\s]*(?:token|key|secret|passw|pwd|auth|sig|credential)[^=&#\s]*=)"
+    r"[^&#;\s]+",
+    re.IGNORECASE,
+)
 
 
 def validate_index_url(raw: str) -> str:
@@ -30,6 +40,13 @@ def validate_index_url(raw: str) -> str:
         raise SwitchError("the mirror URL is empty")
     if any(ch.isspace() for ch in url):
         raise SwitchError(f"not a valid index URL (contains a space): {shown!r}")
+    odd = next((ch for ch in url if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if odd is not None:
+        # Escape characters or zero-width ones: no client can use that URL, and it may be
+        # meant to look like another one.
+        raise SwitchError(
+            f"not a valid index URL (contains the invisible character U+{ord(odd):04X})"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -44,18 +61,11 @@ def validate_index_url(raw: str) -> str:
     return url
 
 
-def redact(url: str) -> str:
-    """``https://user:token@host/`` -> ``https://user:***@host/``; other URLs unchanged."""
-    return redact_text(url)
-
-
-def redact_text(text: str) -> str:
-    """Hide every password or token embedded in a URL anywhere in ``text``."""
-
-    def hide(m: re.Match[str]) -> str:
-        return f"{m.group('scheme')}{m.group('user')}:***@"
-
-    return _CREDENTIALS.sub(hide, text)
+def redact(text: str) -> str:
+    """Hide every credential of every URL in ``text``: the whole userinfo
+    (``https://***@host/``) and secret-looking query values (``?token=***``)."""
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+    return _SECRET_QUERY.sub(lambda m: f"{m.group('name')}***", text)
 
 
 def _normal(url: str) -> tuple[str, str, str]:

@@ -25,7 +25,6 @@ from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
 from pypi_switch.net.pages import DistFile, PageError, ProjectPage, page_url, parse_page
 from pypi_switch.net.transport import NetError, Transport, size
-from pypi_switch.urls import redact_text
 
 __all__ = ["CAP", "FileCheck", "FilePages", "check_file", "consensus", "smallest"]
 
@@ -117,7 +116,7 @@ def _page_task(
         try:
             got = transport.get(page_url(entry.url, project), deadline=deadline)
         except NetError as exc:
-            return redact_text(exc.reason)
+            return exc.reason
         if got.status != 200:
             return f"{got.status} for {urlsplit(got.url).path or '/'}"
         try:
@@ -125,7 +124,7 @@ def _page_task(
                 got.body, content_type=got.headers.get("content-type"), url=got.url, project=project
             )
         except PageError as exc:
-            return redact_text(exc.reason)
+            return exc.reason
 
     return task
 
@@ -256,7 +255,7 @@ def check_file(
         return replace(
             base,
             status=REJECTED,
-            reason=f"{name}: {redact_text(exc.reason)}",
+            reason=f"{name}: {exc.reason}",
             elapsed_ms=elapsed,
         )
     elapsed = (time.monotonic() - start) * 1000

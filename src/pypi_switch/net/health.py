@@ -16,7 +16,7 @@ from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
 from pypi_switch.net.pages import PageError, page_url, parse_page
 from pypi_switch.net.transport import NetError, Progress, Transport
-from pypi_switch.urls import host_of, redact_text
+from pypi_switch.urls import host_of
 
 __all__ = ["UpstreamHealth", "upstream_health"]
 
@@ -45,7 +45,7 @@ def upstream_health(
         ok, reason = done.value
     else:
         ok, reason = False, f"internal error: {type(done.error).__name__}: {done.error}"
-    return UpstreamHealth(ok, progress.reachable, redact_text(reason), time.monotonic() - start)
+    return UpstreamHealth(ok, progress.reachable, reason, time.monotonic() - start)
 
 
 def _check(

@@ -21,7 +21,6 @@ from pypi_switch.net.fanout import Fanout
 from pypi_switch.net.pages import PageError, page_url, parse_page
 from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.net.transport import MAX_BODY, NetError, Progress, Transport
-from pypi_switch.urls import redact_text
 
 __all__ = ["WORKERS", "probe_mirrors", "probe_one"]
 
@@ -47,9 +46,7 @@ def probe_one(
     try:
         got = transport.get(url, deadline=deadline, max_bytes=max_bytes, progress=progress)
     except NetError as exc:
-        return replace(
-            base, reachable=exc.reachable, timed_out=exc.timed_out, error=redact_text(exc.reason)
-        )
+        return replace(base, reachable=exc.reachable, timed_out=exc.timed_out, error=exc.reason)
     measured = replace(
         base,
         reachable=True,
@@ -68,7 +65,7 @@ def probe_one(
             serial_header=got.headers.get("x-pypi-last-serial"),
         )
     except PageError as exc:
-        return replace(measured, error=redact_text(exc.reason))
+        return replace(measured, error=exc.reason)
     return replace(
         measured,
         valid=True,

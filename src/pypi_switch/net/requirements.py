@@ -29,7 +29,6 @@ from pypi_switch.net.fanout import Fanout
 from pypi_switch.net.pages import PageError, page_url, parse_page
 from pypi_switch.net.transport import NetError, Transport
 from pypi_switch.require import UNREADABLE, Coverage, Gap, Listed, judge_project, pins_by_project
-from pypi_switch.urls import redact_text
 
 __all__ = ["LIMIT", "RequirementCheck"]
 
@@ -223,7 +222,7 @@ def _fetch(transport: Transport, mirror: MirrorEntry, project: str, deadline: De
     try:
         got = transport.get(page_url(mirror.url, project), deadline=deadline)
     except NetError as exc:
-        return _Late() if exc.timed_out else redact_text(exc.reason)
+        return _Late() if exc.timed_out else exc.reason
     if got.status in _GONE:
         return None
     if got.status != 200:
@@ -233,7 +232,7 @@ def _fetch(transport: Transport, mirror: MirrorEntry, project: str, deadline: De
             got.body, content_type=got.headers.get("content-type"), url=got.url, project=project
         )
     except PageError as exc:
-        return redact_text(exc.reason)
+        return exc.reason
     return [Listed(f.filename, f.version, f.sha256) for f in page.files]
 
 

@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from pypi_switch import __version__
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.trust import Trust, TrustError
-from pypi_switch.urls import host_of, redact
+from pypi_switch.urls import host_of
 
 __all__ = [
     "ACCEPT",
@@ -264,11 +264,11 @@ def _follow(url: str, location: str) -> str:
     scheme = urlsplit(target).scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise NetError(
-            f"redirected to a non-http URL ({redact(target)}): only http and https are followed",
+            f"redirected to a non-http URL ({target}): only http and https are followed",
             reachable=True,
         )
     if urlsplit(url).scheme.lower() == "https" and scheme != "https":
-        raise NetError(f"redirected from https to plain http ({redact(target)})", reachable=True)
+        raise NetError(f"redirected from https to plain http ({target})", reachable=True)
     # Credentials in a Location header are the server's, not the user's: never sent.
     return _without_userinfo(target)
 

@@ -1,20 +1,26 @@
-"""What every config-file target provides to the engine (``switch.py``).
+"""What every config-file target provides to the engine (``switch.py``, ``restore.py``).
 
 A target knows its files and how to edit *one* option family in them; the engine does
-the reading, backups, journal, atomic writes and restore. Targets are pure text in, text
-out: they never touch the disk.
+the reading, backups, journal, atomic writes and restore. ``plan`` and ``revert`` are pure
+text in, text out; only ``files``, ``warnings`` and ``default_enabled`` look around (at
+the environment, at other files that would shadow this one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pypi_switch.config import Settings
 from pypi_switch.paths import Paths
 
-__all__ = ["Change", "Context", "Edit", "FileSpec", "ParseError", "Target"]
+__all__ = ["Change", "ChangeKind", "Context", "Edit", "FileSpec", "ParseError", "Target"]
+
+# Where a changed option stands: an INI section or TOML table (``section``), the TOML
+# root (``section`` is ""), or an entry of an array of tables (``section`` names the
+# array, e.g. uv's ``[[index]]``).
+ChangeKind = Literal["section", "root", "entry"]
 
 
 class ParseError(Exception):
@@ -25,9 +31,9 @@ class ParseError(Exception):
 class Change:
     """One option pypi-switch set in one file: enough to undo exactly that option.
 
-    ``section`` and ``key`` are target-specific locators (INI section and option key as
-    written; TOML table path and key). ``old`` is None when the option was absent.
-    ``section_added`` says the section/table itself did not exist before.
+    ``section`` and ``key`` locate the option (INI section and option key as written;
+    TOML table and key), ``kind`` says what ``section`` is. ``old`` is None when the
+    option was absent. ``section_added`` says the section/table itself did not exist before.
     """
 
     section: str
@@ -35,6 +41,7 @@ class Change:
     old: str | None
     new: str
     section_added: bool = False
+    kind: ChangeKind = "section"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,16 +50,27 @@ class Change:
             "old": self.old,
             "new": self.new,
             "section_added": self.section_added,
+            "kind": self.kind,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
+        section = str(data["section"])
+        kind: ChangeKind
+        match data.get("kind"):
+            case "section" | "root" | "entry" as known:
+                kind = known
+            case _:  # journals written before ``kind`` encoded it in the section itself
+                kind = "root" if not section else "entry" if section[:2] == "[[" else "section"
+        if kind == "entry":
+            section = section.strip("[]")
         return cls(
-            section=str(data["section"]),
+            section=section,
             key=str(data["key"]),
-            old=data["old"],
+            old=data["old"] if data["old"] is None else str(data["old"]),
             new=str(data["new"]),
             section_added=bool(data.get("section_added", False)),
+            kind=kind,
         )
 
 
@@ -89,6 +107,10 @@ class Context:
 
 class Target(Protocol):
     name: str
+
+    def default_enabled(self, ctx: Context) -> bool:
+        """Whether this target is switched when neither config.toml nor --target choose."""
+        ...
 
     def files(self, ctx: Context) -> list[FileSpec]:
         """The files this target edits, in the order they are written."""

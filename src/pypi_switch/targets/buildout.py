@@ -12,7 +12,6 @@ from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
-from pypi_switch.urls import redact
 
 __all__ = ["BUILDOUT", "PROJECT", "BuildoutTarget", "ProjectTarget", "project_files"]
 
@@ -63,7 +62,7 @@ class ProjectTarget(BuildoutTarget):
         for project in ctx.projects:
             for base, index in _extends_with_index(project):
                 out.append(
-                    f"{project} extends {base}, which sets index = {redact(index)}; "
+                    f"{project} extends {base}, which sets index = {index}; "
                     f"the index set in {project.name} wins over it"
                 )
         return out
@@ -74,17 +73,23 @@ PROJECT = ProjectTarget()
 
 
 def project_files(
-    explicit: tuple[Path, ...], configured: tuple[Path, ...], cwd: Path
+    explicit: tuple[Path, ...], configured: tuple[Path, ...], cwd: Path | None
 ) -> tuple[Path, ...]:
-    """The project buildout.cfg files: ``--project`` paths, else the cwd's, plus config.toml's."""
+    """The project buildout.cfg files: ``--project`` paths, else the cwd's (unless ``cwd``
+    is None), plus config.toml's."""
     found: list[Path] = []
     for raw in explicit:
         path = raw / "buildout.cfg" if raw.is_dir() else raw
         if not path.is_file():
             where = f"no buildout.cfg in {raw}" if raw.is_dir() else f"{raw}: no such file"
             raise SwitchError(f"--project {where}")
+        doc = _read_doc(path)  # None: unreadable or invalid, which the plan reports in full
+        if doc is not None and "buildout" not in doc.section_names():
+            # Most likely another client's file (pip.conf, setup.cfg): a [buildout] section
+            # added there would do nothing for buildout and clutter the user's file.
+            raise SwitchError(f"--project {path}: not a buildout config (no [buildout] section)")
         found.append(path)
-    if not explicit and (cwd / "buildout.cfg").is_file():
+    if not explicit and cwd is not None and (cwd / "buildout.cfg").is_file():
         found.append(cwd / "buildout.cfg")
     for raw in configured:
         path = raw / "buildout.cfg" if raw.is_dir() else raw

@@ -18,7 +18,7 @@ from configupdater.block import Block
 from configupdater.option import Option
 from configupdater.section import Section
 
-from pypi_switch.targets.base import Change, Edit, FileSpec, ParseError
+from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 
 __all__ = ["IniDoc", "IniTarget", "KeyMatch"]
 
@@ -206,6 +206,9 @@ class IniTarget:
 
     name = ""
     section = ""
+
+    def default_enabled(self, ctx: Context) -> bool:
+        return True  # the classic files: every Python has pip, setuptools reads its file
 
     def key_match(self, key: str) -> KeyMatch:
         """Which option keys belong to the same family as ``key`` (the index option)."""

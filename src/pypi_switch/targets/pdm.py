@@ -12,16 +12,16 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.edit import read_toml
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     Scalar,
     TomlText,
     is_explicit_table,
-    read_data,
     render,
 )
-from pypi_switch.urls import needs_trusted_host, redact
+from pypi_switch.urls import needs_trusted_host
 
 __all__ = ["PDM", "PdmTarget"]
 
@@ -119,17 +119,17 @@ class PdmTarget:
         ):
             value = ctx.environ.get(var)
             if value:
-                found.append(f"{var} is set ({redact(value)}): {effect.format(file=file)}")
+                found.append(f"{var} is set ({value}): {effect.format(file=file)}")
         root = _project_root(ctx.paths.cwd)
         for folder in dict.fromkeys([ctx.paths.cwd, *([root] if root else [])]):
             project_file = folder / "pdm.toml"
-            data = read_data(project_file) or {}
+            data = read_toml(project_file) or {}
             pypi = data.get(TABLE)
             if isinstance(pypi, dict) and "url" in pypi:
                 where = ctx.paths.show(project_file)
                 found.append(f"{where} sets [pypi] url: it wins over {file} in that project")
         if root is not None:
-            pyproject = read_data(root / "pyproject.toml") or {}
+            pyproject = read_toml(root / "pyproject.toml") or {}
             sources = pyproject.get("tool", {}).get("pdm", {}).get("source", [])
             if isinstance(sources, list) and any(
                 isinstance(s, dict) and s.get("name") == "pypi" for s in sources

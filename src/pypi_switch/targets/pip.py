@@ -14,20 +14,27 @@ from pathlib import Path
 
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
+from pypi_switch.paths import PipLayerKind
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
-from pypi_switch.urls import host_of, is_pypi, needs_trusted_host, redact
+from pypi_switch.urls import host_of, is_pypi, needs_trusted_host
 
-__all__ = ["PIP", "EffectiveIndex", "PipTarget", "effective_cert", "effective_index"]
-
-DEFAULT_INDEX = "https://pypi.org/simple"
+__all__ = [
+    "PIP",
+    "Layer",
+    "PipTarget",
+    "effective_cert",
+    "is_index",
+    "option_from_files",
+    "pip_layers",
+]
 
 
 def _norm(key: str) -> str:
     return key.strip().lower().replace("_", "-")
 
 
-def _is_index(key: str) -> bool:
+def is_index(key: str) -> bool:
     return _norm(key) == "index-url"
 
 
@@ -52,7 +59,7 @@ class PipTarget(IniTarget):
         return lambda k: _norm(k) == wanted
 
     def index_match(self) -> KeyMatch:
-        return _is_index
+        return is_index
 
     def files(self, ctx: Context) -> list[FileSpec]:
         # The legacy file is the one pypi-switch owns; the XDG file is only corrected.
@@ -63,7 +70,7 @@ class PipTarget(IniTarget):
             for layer in pip_layers(ctx)
             if layer.kind == "global" and layer.doc is not None
             for section in layer.doc.section_names()
-            if section != "global" and layer.doc.options(section, _is_index)
+            if section != "global" and layer.doc.options(section, is_index)
         }
         return [
             FileSpec(ctx.paths.pip_legacy, sections=tuple(sorted(shadowing))),
@@ -72,23 +79,23 @@ class PipTarget(IniTarget):
 
     def current(self, spec: FileSpec, text: str) -> str | None:
         doc = IniDoc(text)
-        found = doc.get("global", _is_index)
+        found = doc.get("global", is_index)
         if found is None:
             for name in doc.section_names():
-                found = found or doc.get(name, _is_index)
+                found = found or doc.get(name, is_index)
         return found
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
         doc = IniDoc(text)
         changes: list[Change] = []
         if spec.create:
-            changes += doc.ensure("global", _is_index, "index-url", url)
+            changes += doc.ensure("global", is_index, "index-url", url)
         for name in spec.sections:
-            changes += doc.ensure(name, _is_index, "index-url", url)
+            changes += doc.ensure(name, is_index, "index-url", url)
         for name in doc.section_names():
             if (spec.create and name == "global") or name in spec.sections:
                 continue
-            changes += doc.update(name, _is_index, url)
+            changes += doc.update(name, is_index, url)
         if spec.create and needs_trusted_host(url):
             host = host_of(url)
             trusted = doc.get("global", _is_trusted)
@@ -103,7 +110,7 @@ class PipTarget(IniTarget):
         out: list[str] = []
         if env.get("PIP_INDEX_URL"):
             out.append(
-                f"PIP_INDEX_URL is set ({redact(env['PIP_INDEX_URL'])}): pip uses it instead of "
+                f"PIP_INDEX_URL is set ({env['PIP_INDEX_URL']}): pip uses it instead of "
                 "every config file"
             )
         config_file = env.get("PIP_CONFIG_FILE")
@@ -119,7 +126,7 @@ class PipTarget(IniTarget):
         extra = env.get("PIP_EXTRA_INDEX_URL", "")
         if any(is_pypi(u) for u in extra.split()):
             out.append(
-                f"PIP_EXTRA_INDEX_URL is set ({redact(extra)}) and points at PyPI: "
+                f"PIP_EXTRA_INDEX_URL is set ({extra}) and points at PyPI: "
                 "pip keeps trying PyPI too"
             )
         out += _venv_warnings(ctx)
@@ -138,7 +145,7 @@ class PipTarget(IniTarget):
             # A global file's sections are countered in ~/.pip/pip.conf (see files()).
             if layer.kind in ("site", "env-file"):
                 for section in doc.section_names():
-                    if doc.options(section, _is_index):
+                    if doc.options(section, is_index):
                         out.append(
                             f"{ctx.paths.show(layer.path)} [{section}] sets index-url and "
                             f"overrides {ctx.paths.show(ctx.paths.pip_legacy)}"
@@ -169,7 +176,7 @@ def _venv_warnings(ctx: Context) -> list[str]:
                 continue
             if doc is None:
                 continue
-            sections = [s for s in doc.section_names() if doc.options(s, _is_index)]
+            sections = [s for s in doc.section_names() if doc.options(s, is_index)]
             extras = [
                 s
                 for s in doc.section_names()
@@ -192,13 +199,13 @@ def _venv_warnings(ctx: Context) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Layer:
+class Layer:
     path: Path
-    kind: str  # global, user, site, env-file
-    doc: IniDoc | None
+    kind: PipLayerKind
+    doc: IniDoc | None  # None: unreadable or not valid INI
 
 
-def pip_layers(ctx: Context) -> list[_Layer]:
+def pip_layers(ctx: Context) -> list[Layer]:
     """pip's config files in load order (later wins), parsed; unreadable ones are skipped."""
     layers = []
     for path, kind in ctx.paths.pip_layers():
@@ -206,24 +213,10 @@ def pip_layers(ctx: Context) -> list[_Layer]:
             state = read_state(path)
             if state.data is None:
                 continue
-            layers.append(_Layer(path, kind, IniDoc(decode(state.data, path))))
+            layers.append(Layer(path, kind, IniDoc(decode(state.data, path))))
         except (SwitchError, ParseError):
-            layers.append(_Layer(path, kind, None))
+            layers.append(Layer(path, kind, None))
     return layers
-
-
-@dataclass(frozen=True)
-class EffectiveIndex:
-    url: str
-    source: str  # where it comes from, in words
-
-
-def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
-    """The index ``pip <command>`` uses, computed the way pip layers its configuration."""
-    if ctx.environ.get("PIP_INDEX_URL"):
-        return EffectiveIndex(ctx.environ["PIP_INDEX_URL"], "PIP_INDEX_URL")
-    found = _from_files(ctx, _is_index, command)
-    return EffectiveIndex(*found) if found else EffectiveIndex(DEFAULT_INDEX, "pip's default")
 
 
 def effective_cert(ctx: Context, command: str = "install") -> tuple[str, str] | None:
@@ -231,12 +224,13 @@ def effective_cert(ctx: Context, command: str = "install") -> tuple[str, str] | 
 
     ``PIP_CERT`` is left to the caller (the transport reads it beside the other variables).
     """
-    found = _from_files(ctx, _is_cert, command)
+    found = option_from_files(ctx, _is_cert, command)
     return (found[1], found[0]) if found else None
 
 
-def _from_files(ctx: Context, match: KeyMatch, command: str) -> tuple[str, str] | None:
-    """(value, where) of the option pip would use, from its config files alone."""
+def option_from_files(ctx: Context, match: KeyMatch, command: str) -> tuple[str, str] | None:
+    """(value, where) of the option ``pip <command>`` would use, from its config files alone:
+    a command section beats ``[global]`` from any file, a later file beats an earlier one."""
     found: tuple[str, str] | None = None
     for section in ("global", command):
         for layer in pip_layers(ctx):

@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.edit import read_toml
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.toml_edit import TomlText, read_data
-from pypi_switch.urls import redact
+from pypi_switch.targets.toml_edit import TomlText
 
 __all__ = ["PLUGIN", "POETRY", "PoetryTarget", "has_plugin"]
 
@@ -93,7 +93,7 @@ class PoetryTarget:
         found = []
         value = ctx.environ.get(ENV)
         if value:
-            found.append(f"{ENV} is set ({redact(value)}): poetry uses it instead of {file}")
+            found.append(f"{ENV} is set ({value}): poetry uses it instead of {file}")
         poetry = _poetry(ctx)
         if poetry is not None:
             plugin = has_plugin(poetry, ctx.paths.home)
@@ -130,7 +130,7 @@ def _project_root(cwd: Path) -> Path | None:
 
 def _primary_source(pyproject: Path) -> bool:
     """Whether poetry drops PyPI in this project: a source of priority primary (the default)."""
-    data = read_data(pyproject) or {}
+    data = read_toml(pyproject) or {}
     sources = data.get("tool", {}).get("poetry", {}).get("source", [])
     if not isinstance(sources, list):
         return False

@@ -17,7 +17,6 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import tomlkit
@@ -32,10 +31,8 @@ __all__ = [
     "TomlText",
     "is_explicit_table",
     "is_inline_array",
-    "read_data",
     "render",
     "render_key",
-    "shown",
 ]
 
 Scalar = str | bool | tuple[str, ...]
@@ -428,20 +425,3 @@ def is_explicit_table(text: str, key: str) -> bool:
     # out-of-order tables come back as a proxy: look at the text itself
     pattern = rf"^[ \t]*(\[[ \t]*{re.escape(key)}[ \t]*\]|{re.escape(key)}[ \t]*[.=])"
     return re.search(pattern, text, re.M) is not None
-
-
-# -- what the uv and pdm targets share outside the edits ---------------------------------
-def read_data(path: Path) -> dict[str, Any] | None:
-    """The data of a TOML file that another tool reads (for warnings); None if unusable."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
-        return None
-
-
-def shown(path: Path, home: Path) -> str:
-    """``path`` as the user would type it: ``~/.config/uv/uv.toml``."""
-    try:
-        return f"~/{path.relative_to(home)}"
-    except ValueError:
-        return str(path)

@@ -13,20 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.edit import read_toml
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     Scalar,
     TomlText,
     is_inline_array,
-    read_data,
 )
-from pypi_switch.urls import is_pypi, redact
+from pypi_switch.urls import is_pypi
 
 __all__ = ["UV", "UvTarget"]
 
-ENTRY = "[[index]]"  # Change.section of the default [[index]] entry
-ROOT = ""  # Change.section of a top-level key
+HEADER = "[[index]]"  # the table header of an index entry
 
 # Environment variables that replace or precede the user file, and what they do to it.
 _ENV = (
@@ -94,32 +93,33 @@ class UvTarget:
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
         doc = _load(text)
         changes: list[Change] = []
-        for section, path in ((ROOT, ("index-url",)), ("pip", ("pip", "index-url"))):
+        for path in (("index-url",), ("pip", "index-url")):
             old = doc.get(path)
             if isinstance(old, str) and old != url:
                 doc.set(path, url)
-                changes.append(Change(section, "index-url", old, url))
+                changes.append(_change(path, old, url))
         at = _default_entry(doc.data)
         if at is not None:
             old = doc.get(("index", at, "url"))
             if old != url:
                 doc.set(("index", at, "url"), url)
-                changes.append(Change(ENTRY, "url", old if isinstance(old, str) else None, url))
+                old = old if isinstance(old, str) else None
+                changes.append(Change("index", "url", old, url, kind="entry"))
         elif doc.get(("index-url",)) is None:
             entry: list[tuple[str, Scalar]] = [("url", url), ("default", True)]
             if "index" in doc.data and is_inline_array(doc.text, "index"):
                 doc.append_inline(("index",), entry)
             else:
-                doc.append_table(ENTRY, entry)
-            changes.append(Change(ENTRY, "url", None, url, section_added=True))
+                doc.append_table(HEADER, entry)
+            changes.append(Change("index", "url", None, url, section_added=True, kind="entry"))
         return Edit(doc.text if changes else text, tuple(changes))
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
         doc = _load(text)
         for change in reversed(changes):
-            if change.section == ENTRY and change.section_added:
+            if change.kind == "entry" and change.section_added:
                 _remove_entry(doc, change.new)
-            elif change.section == ENTRY:
+            elif change.kind == "entry":
                 for i, entry in enumerate(doc.data.get("index", [])):
                     if entry.get("default") is True:
                         if entry.get("url") == change.new and change.old is None:
@@ -128,7 +128,7 @@ class UvTarget:
                             doc.set(("index", i, "url"), change.old)
                         break
             else:
-                path = ("index-url",) if change.section == ROOT else (change.section, change.key)
+                path = (change.key,) if change.kind == "root" else (change.section, change.key)
                 if doc.get(path) == change.new:
                     if change.old is None:
                         doc.delete(path)
@@ -143,7 +143,7 @@ class UvTarget:
         for var, effect in _ENV:
             value = ctx.environ.get(var)
             if value:
-                what = "" if var == "UV_NO_CONFIG" else f" ({redact(value)})"
+                what = "" if var == "UV_NO_CONFIG" else f" ({value})"
                 found.append(f"{var} is set{what}: {effect.format(file=file)}")
         project = _project_config(ctx.paths.cwd, user)
         if project is not None:
@@ -157,15 +157,21 @@ class UvTarget:
                 )
         system = ctx.paths.uv_system
         for path in (user, *([system] if system is not None else [])):
-            data = read_data(path)
+            data = read_toml(path)
             for extra in _extra_urls(data or {}):
                 if is_pypi(extra):
                     found.append(
-                        f"{ctx.paths.show(path)} still lists {redact(extra)} as an extra "
+                        f"{ctx.paths.show(path)} still lists {extra} as an extra "
                         "index: uv queries it before the default index and stops when it "
                         "cannot reach it"
                     )
         return found
+
+
+def _change(path: tuple[str, ...], old: str, new: str) -> Change:
+    if len(path) == 1:
+        return Change("", path[0], old, new, kind="root")
+    return Change(path[0], path[1], old, new)
 
 
 def _project_config(cwd: Path, user: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -173,11 +179,11 @@ def _project_config(cwd: Path, user: Path) -> tuple[Path, dict[str, Any]] | None
     for folder in (cwd, *cwd.parents):
         candidate = folder / "uv.toml"
         if candidate.is_file() and candidate.resolve() != user.resolve():
-            data = read_data(candidate)
+            data = read_toml(candidate)
             return (candidate, data) if data is not None else None
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            data = read_data(pyproject)
+            data = read_toml(pyproject)
             tool_uv = (data or {}).get("tool", {}).get("uv")
             if isinstance(tool_uv, dict):
                 return pyproject, tool_uv
@@ -220,7 +226,7 @@ def _remove_entry(doc: TomlText, url: str) -> None:
     ours = [i for i, e in enumerate(entries) if e.get("url") == url and e.get("default") is True]
     if not ours:
         return  # the user changed it since: theirs stays
-    if doc.remove_table(ENTRY, [("url", url), ("default", True)], whole=True):
+    if doc.remove_table(HEADER, [("url", url), ("default", True)], whole=True):
         return
     if len(entries) == 1 and not is_inline_array(doc.text, "index"):
         doc.delete(("index",))

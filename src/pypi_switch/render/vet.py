@@ -1,7 +1,7 @@
 """Showing a vetting: which mirrors have the project's pins, and whose bytes were checked.
 
-Every URL and message passes through ``redact_text``; lock-file text and server-given
-file names are shown as data, never as markup.
+Plain text and JSON: the output sink hides credentials and escapes control characters;
+lock-file text and server-given file names are shown as data, never as markup.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pypi_switch.require import LACKS, NO_HASH, SHA256, UNREADABLE, Coverage
-from pypi_switch.urls import redact, redact_text
 
 if TYPE_CHECKING:  # the network stack: not needed to show its results
     from pypi_switch.net.filecheck import FileCheck
@@ -41,7 +40,7 @@ def vetting_lines(v: Vetting) -> list[str]:
             lines.append(f"  --allow-missing: {v.chosen.result.name} chosen all the same")
     for f in v.files:
         lines.append(f"bytes from {f.name}: {f.reason}")
-    return [redact_text(line) for line in lines]
+    return [line for line in lines]
 
 
 def vetting_json(v: Vetting) -> dict[str, Any]:
@@ -52,8 +51,8 @@ def vetting_json(v: Vetting) -> dict[str, Any]:
             "files": [str(p) for p in v.required.sources],
             "pins": [p.label for p in v.required.pins],
             "names": list(v.required.names),
-            "not_from_an_index": [redact_text(s) for s in v.required.skipped],
-            "set_aside": [redact_text(s) for s in v.set_aside],
+            "not_from_an_index": [s for s in v.required.skipped],
+            "set_aside": [s for s in v.set_aside],
             "mirrors": [coverage_json(c) for c in v.coverages],
             "missing_everywhere": list(v.missing),
         }
@@ -72,18 +71,14 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
 
     return {
         "name": c.name,
-        "url": redact(c.url),
+        "url": c.url,
         "status": c.status,
-        "reason": redact_text(c.reason),
+        "reason": c.reason,
         "lacks": kind(LACKS),
-        "sha256_differs": [
-            {"pin": g.label, "file": redact_text(g.detail)} for g in c.gaps if g.kind == SHA256
-        ],
+        "sha256_differs": [{"pin": g.label, "file": g.detail} for g in c.gaps if g.kind == SHA256],
         "no_allowed_hash": kind(NO_HASH),
         "unreadable": [
-            {"project": g.label, "reason": redact_text(g.detail)}
-            for g in c.gaps
-            if g.kind == UNREADABLE
+            {"project": g.label, "reason": g.detail} for g in c.gaps if g.kind == UNREADABLE
         ],
         "checked": c.checked,
         "total": c.total,
@@ -94,9 +89,9 @@ def coverage_json(c: Coverage) -> dict[str, Any]:
 def file_json(f: FileCheck) -> dict[str, Any]:
     return {
         "name": f.name,
-        "url": redact(f.url),
+        "url": f.url,
         "status": f.status,
-        "reason": redact_text(f.reason),
+        "reason": f.reason,
         "file": f.filename,
         "size": f.size,
         "elapsed_ms": None if f.elapsed_ms is None else round(f.elapsed_ms, 1),

@@ -1,29 +1,59 @@
-"""Text and JSON for `auto` (a cron tick: silent unless something happened) and `schedule`."""
+"""`auto` (a cron tick: silent unless something happened) and `schedule`."""
 
 from __future__ import annotations
 
 import shlex
+from functools import singledispatch
 from typing import Any
 
 from pypi_switch.auto import TickResult
 from pypi_switch.schedule import Schedule
-from pypi_switch.urls import redact
+from pypi_switch.words import plural
 
-__all__ = ["schedule_text", "tick_json", "tick_text"]
+__all__ = ["PREFIX", "tick_json", "to_json", "to_text"]
 
 PREFIX = "pypi-switch auto: "
 
 
 def tick_json(result: TickResult) -> dict[str, Any]:
-    return result.to_json()
+    """The tick as ``--json`` prints it and ``auto.log`` records it (keys are a contract)."""
+    return {
+        "action": result.action,
+        "mirror": result.mirror,
+        "reason": result.reason,
+        "error": result.error,
+        "upstream_ok": result.upstream_ok,
+        "upstream_reason": result.upstream_reason,
+        "failures": result.failures,
+        "successes": result.successes,
+        "changed": [str(p) for p in result.changed],
+        "kept_edits": [str(p) for p in result.kept_edits],
+        "elapsed_s": round(result.elapsed_s, 3),
+    }
 
 
-def tick_text(result: TickResult, *, verbose: bool) -> str:
+@singledispatch
+def to_json(result: object) -> Any:
+    raise TypeError(f"no JSON view for {type(result).__name__}")
+
+
+@singledispatch
+def to_text(result: object, **options: Any) -> str:
+    raise TypeError(f"no text view for {type(result).__name__}")
+
+
+@to_json.register
+def _(result: TickResult) -> dict[str, Any]:
+    return tick_json(result)
+
+
+@to_text.register
+def _(result: TickResult, *, verbose: bool = False) -> str:
     """The lines for stdout: none for a quiet tick (cron mails nothing), one otherwise.
 
     A failure is not rendered here: cli.py prints it on stderr as every error is.
     """
-    mirror = redact(result.mirror) if result.mirror else None
+    mirror = result.mirror
     if result.failed:
         lines = []
     elif result.action == "switched":
@@ -32,7 +62,7 @@ def tick_text(result: TickResult, *, verbose: bool) -> str:
         lines = [f"{PREFIX}moved to {mirror}: {result.reason}"]
     elif result.action == "restored":
         kept = len(result.kept_edits)
-        tail = f"; kept your later edits in {kept} file{'s' if kept > 1 else ''}" if kept else ""
+        tail = f"; kept your later edits in {plural(kept, 'file')}" if kept else ""
         lines = [f"{PREFIX}switched back from {mirror}: {result.reason}{tail}"]
     elif result.action in ("network-down", "busy"):
         lines = [f"{PREFIX}{result.reason}"]
@@ -50,8 +80,10 @@ def tick_text(result: TickResult, *, verbose: bool) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def schedule_text(plan: Schedule, *, log: str) -> str:
-    """What to paste, per OS, and how to stop it; ``log`` as the user writes that path."""
+@to_text.register
+def _(plan: Schedule) -> str:
+    """What to paste, per OS, and how to stop it."""
+    log = plan.log
     if plan.task is not None:
         return _task_text(plan, log)
     lines = _launchd_lines(plan) if plan.launchd is not None else []
