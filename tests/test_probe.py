@@ -543,7 +543,7 @@ def test_probe_command_plain_text_and_hidden_credentials(
         )
     assert out.returncode == 0, out.stderr
     assert "s3cret" not in out.stdout + out.stderr
-    assert "bob:***@" in out.stdout
+    assert "http://***@" in out.stdout
     assert f"500 for /simple/{CANARY}/" in out.stdout
     assert "fastest valid mirror" in out.stdout
     assert "\x1b[" not in out.stdout  # not a terminal: no escape sequences

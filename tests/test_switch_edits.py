@@ -248,7 +248,7 @@ def test_loopback_http_needs_no_trusted_host(sandbox: Sandbox) -> None:
 
 def test_credentials_are_never_printed(sandbox: Sandbox) -> None:
     secret_url = "https://bob:s3cret-token@127.0.0.1:9/simple/"
-    shown = "https://bob:***@127.0.0.1:9/simple/"
+    shown = "https://***@127.0.0.1:9/simple/"
     write(sandbox.pip_conf, "[global]\nindex-url = https://alice:old-secret@corp.example/simple\n")
     outputs = []
     for args in (
