@@ -45,6 +45,11 @@ def test_paths_follow_home_and_xdg(sandbox: Sandbox, monkeypatch: pytest.MonkeyP
         ("https://host/sim ple", "space"),
         ("https://host:99999/simple", "not a valid index URL"),
         ("file:///opt/pypi/simple", r"not an http\(s\) URL"),
+        # No client can use these, and they can pass for another URL on screen.
+        ("https://host/\x1b[2Jsimple", "invisible character U\\+001B"),
+        ("https://ho\u200bst/simple", "invisible character U\\+200B"),
+        ("https://host/simple\u202e", "invisible character U\\+202E"),
+        ("https://host/\x7fsimple", "invisible character U\\+007F"),
     ],
 )
 def test_bad_urls_are_refused(raw: str, problem: str) -> None:
