@@ -106,7 +106,7 @@ def test_pip_index_url_variable_is_reported(sandbox: Sandbox) -> None:
     env = {"PIP_INDEX_URL": "https://env:tok3n@env.example/simple"}
     report = _status(sandbox, env=env)
     assert _warned(report["warnings"], "PIP_INDEX_URL")
-    assert report["effective_pip_index"] == "https://env:***@env.example/simple"
+    assert report["effective_pip_index"] == "https://***@env.example/simple"
     switched = ok_json(sandbox, "use-mirror", URL, "--force", env=env)
     assert _warned(switched["warnings"], "PIP_INDEX_URL")
     out = sandbox.run("use-mirror", URL, "--force", env=env)

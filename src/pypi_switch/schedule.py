@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypi_switch.paths import LINUX, MACOS, WINDOWS, Paths
+from pypi_switch.paths import LINUX, MACOS, WINDOWS, Paths, tool_files
 
 __all__ = [
     "EVERY_MINUTES",
@@ -135,7 +135,7 @@ def schedule(command: Sequence[str], paths: Paths, *, uid: int | None = None) ->
         launchd=_launch_agent(argv, env, paths.home) if place.platform == MACOS else None,
         task=_windows_task(argv) if place.platform == WINDOWS else None,
         uid=uid,
-        log=paths.show(paths.state_dir / "auto.log"),
+        log=paths.show(tool_files(paths.place).state / "auto.log"),
     )
 
 
