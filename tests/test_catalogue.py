@@ -113,3 +113,27 @@ def test_malformed_config_names_file_and_line(sandbox: Sandbox) -> None:
     assert f"{path}, line 2" in out.stderr
     out = sandbox.run("probe", "--mirror", "http://127.0.0.1:1/simple/")
     assert out.returncode == 1 and f"{path}, line 2" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("second", "line", "problem"),
+    [
+        ('name = "b"\nurl = "ftp://x.example/simple"', 7, "url: not an http(s) URL"),
+        ('name = "b"\nurl = "https://b.example/simple"\ncolour = "red"', 8, "unknown key 'colour'"),
+        ('name = "b"', 5, "mirror 'b' needs a url"),
+        ('name = "a"\nurl = "https://b.example/simple"', 6, "two [[mirror]] entries are named 'a'"),
+    ],
+)
+def test_a_bad_mirror_entry_is_reported_at_its_own_line(
+    sandbox: Sandbox, second: str, line: int, problem: str
+) -> None:
+    # The first entry is fine; the second one, from line 5, has the fault.
+    path = sandbox.write_config(
+        "builtin_mirrors = false\n"
+        '[[mirror]]\nname = "a"\nurl = "https://a.example/simple"\n'
+        f"[[mirror]]\n{second}\n"
+    )
+    out = sandbox.run("mirrors")
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"pypi-switch: error: {path}, line {line}: "), out.stderr
+    assert problem in out.stderr
