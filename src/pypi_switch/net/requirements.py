@@ -1,11 +1,13 @@
 """Fetch the pages a requirement check needs: best candidate first, a bounded number of
 requests in flight, under the run's deadline, stopping once the answer is known.
 
-One page per project per candidate. Requests are handed to the fan-out one at a time, in
-order of priority: the best undecided candidate first; a candidate already rejected goes
-to the back (its other pages only complete the list of what it lacks). So the first
+One page per project per candidate. ``limit`` workers each take, when free, the most
+urgent request left: the best undecided candidate's first; a candidate already rejected
+goes to the back (its other pages only complete the list of what it lacks). So the first
 candidate is judged as fast as ``limit`` parallel requests allow, and nothing is spent on
-the next one unless the first falls short.
+the next one unless the first falls short. The workers live as long as the check: each
+keeps its connection to the mirror (a thread and a connection per page cost a 200-pin
+lock a second, measured in ``bench/require_bench.py``).
 
     check = RequirementCheck(candidates, needs, deadline=deadline, transport=transport)
     for i in check.passing():       # best first; resume to get the next one
@@ -17,8 +19,9 @@ the next one unless the first falls short.
 from __future__ import annotations
 
 import heapq
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -42,14 +45,11 @@ _GONE = (404, 410)
 @dataclass
 class _Candidate:
     entry: MirrorEntry
-    started: float | None = None
+    started: float | None = None  # set by a worker: one assignment, atomic
     finished: float | None = None
     answered: dict[str, list[Gap]] = field(default_factory=dict)  # project -> its gaps
+    rejected: bool = False  # a gap was found (read by the workers to reorder their queue)
     timed_out: bool = False
-
-    @property
-    def rejected(self) -> bool:
-        return any(self.answered.values())
 
 
 class _Late:
@@ -70,86 +70,114 @@ class RequirementCheck:
         deadline: Deadline,
         transport: Transport,
         limit: int = LIMIT,
-        on_coverage: Callable[[Coverage], None] | None = None,
     ) -> None:
         self._cands = [_Candidate(e) for e in candidates]
-        self._needs = needs
         self._projects = needs.projects
         self._pins = pins_by_project(needs)
         self._must_exist = set(needs.names)
         self._deadline = deadline
         self._transport = transport
-        self._limit = limit
-        self._on_coverage = on_coverage
-        self._told: set[int] = set()
         # (demoted, candidate, project index): the heap gives the next request to send.
         self._queue: list[tuple[bool, int, int]] = [
             (False, c, p) for c in range(len(self._cands)) for p in range(len(self._projects))
         ]
         heapq.heapify(self._queue)
-        self._in_flight = 0
+        self._lock = threading.Lock()
+        # Set while answers are wanted: cleared while the caller looks at a candidate that
+        # passed (its file check), so no page of the next one is asked for nothing.
+        self._wanted = threading.Event()
+        self._closed = False
         self._next = 0  # the best candidate not yet handed out by passing()
-        self._fan: Fanout[tuple[int, int], _Answer] = Fanout(limit=limit, name="require")
+        self._fan: Fanout[int, tuple[int, int, _Answer] | None] = Fanout(
+            limit=max(1, limit), name="require"
+        )
+        self._started = False
 
     # -- the public calls ---------------------------------------------------------------------
 
     def passing(self) -> Iterator[int]:
         """Indexes of candidates that have every pin, best first, each as soon as no better
         candidate is still undecided. Resume the iterator to look further."""
+        self._start()
         while self._next < len(self._cands):
             verdict = self._decide(self._next)
             if verdict == "pending":
-                if not self._pump():
-                    break  # the deadline: nothing more will be known
+                if not self._collect():
+                    break  # the deadline, or nothing left to ask: nothing more will come
                 continue
             i = self._next
             self._next += 1
             if verdict == "passed":
+                self._wanted.clear()
                 yield i
+                self._wanted.set()
         # Every candidate judged and none taken: let the rejected ones finish their
         # lists, so that "which pins no mirror has" is true.
-        while (self._queue or self._in_flight) and self._pump():
+        while self._collect():
             pass
 
     def coverages(self) -> tuple[Coverage, ...]:
         """Each candidate as judged so far (call once done with ``passing``)."""
+        self._closed = True
+        self._wanted.set()  # waiting workers wake up, see the end, and leave
         self._fan.close()
         return tuple(self._coverage(i) for i in range(len(self._cands)))
 
-    # -- scheduling ---------------------------------------------------------------------------
+    # -- the workers ----------------------------------------------------------------------------
 
-    def _pump(self) -> bool:
-        """Fill the fan-out up to the limit, then take one batch of answers.
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._wanted.set()
+        # One task per request; each takes the most urgent request left when it runs.
+        for n in range(len(self._queue)):
+            self._fan.submit(n, self._step)
 
-        False once the deadline has passed.
-        """
-        while self._queue and self._in_flight < self._limit:
-            demoted, c, p = heapq.heappop(self._queue)
-            cand = self._cands[c]
-            if demoted is False and cand.rejected:
-                heapq.heappush(self._queue, (True, c, p))
-                continue
-            if cand.started is None:
-                cand.started = time.monotonic()
-            self._fan.submit((c, p), self._task(cand.entry, self._projects[p]))
-            self._in_flight += 1
+    def _step(self) -> tuple[int, int, _Answer] | None:
+        while not self._wanted.wait(0.05):
+            if self._closed or self._deadline.expired():
+                return None
+        taken = self._take()
+        if taken is None:
+            return None
+        c, p = taken
+        answer = _fetch(self._transport, self._cands[c].entry, self._projects[p], self._deadline)
+        return c, p, answer
+
+    def _take(self) -> tuple[int, int] | None:
+        with self._lock:
+            while self._queue and not self._closed:
+                demoted, c, p = heapq.heappop(self._queue)
+                cand = self._cands[c]
+                if not demoted and cand.rejected:
+                    heapq.heappush(self._queue, (True, c, p))
+                    continue
+                if cand.started is None:
+                    cand.started = time.monotonic()
+                return c, p
+        return None
+
+    # -- the caller's side ----------------------------------------------------------------------
+
+    def _collect(self) -> bool:
+        """Take one batch of answers; False when none can come any more."""
+        if not self._fan.pending():
+            return False
         remaining = self._deadline.remaining()
-        if remaining <= 0 or self._in_flight == 0:
-            return remaining > 0
-        first = self._fan.next(remaining)
+        first = self._fan.next(remaining) if remaining > 0 else None
         for done in ([first] if first is not None else []) + self._fan.drain():
-            self._in_flight -= 1
-            c, p = done.key
-            answer: _Answer = done.value if done.error is None else _internal(done.error)
-            self._record(c, self._projects[p], answer)
+            if done.error is not None:
+                continue  # a bug costs one page: its candidate stays unjudged
+            if done.value is not None:
+                c, p, answer = done.value
+                self._record(c, self._projects[p], answer)
         if first is None:  # the deadline came first
-            for c in {c for c, _ in self._fan.pending()}:
-                self._cands[c].timed_out = True
+            for cand in self._cands:
+                if cand.started is not None and len(cand.answered) < len(self._projects):
+                    cand.timed_out = True
             return False
         return True
-
-    def _task(self, mirror: MirrorEntry, project: str) -> Callable[[], _Answer]:
-        return lambda: _fetch(self._transport, mirror, project, self._deadline)
 
     def _record(self, c: int, project: str, answer: _Answer) -> None:
         cand = self._cands[c]
@@ -166,9 +194,10 @@ class RequirementCheck:
                 listed=answer,
             )
         cand.answered[project] = gaps
+        if gaps:
+            cand.rejected = True
         if len(cand.answered) == len(self._projects):
             cand.finished = time.monotonic()
-        self._tell(c)
 
     def _decide(self, c: int) -> str:
         cand = self._cands[c]
@@ -179,14 +208,6 @@ class RequirementCheck:
         if cand.timed_out or self._deadline.expired():
             return "incomplete"
         return "pending"
-
-    def _tell(self, c: int) -> None:
-        if self._on_coverage is None or c in self._told:
-            return
-        coverage = self._coverage(c)
-        if coverage.status in ("passed", "rejected"):
-            self._told.add(c)
-            self._on_coverage(coverage)
 
     def _coverage(self, c: int) -> Coverage:
         cand = self._cands[c]
