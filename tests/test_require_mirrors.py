@@ -515,3 +515,28 @@ def test_auto_never_switches_to_a_mirror_that_fails_require(
     configure(mirrors.lacking.index_url, mirrors.slow_good.index_url)
     doc = tick_json(auto.tick(build_context(include_cwd=False)))
     assert (doc["action"], doc["mirror"]) == ("switched", mirrors.slow_good.index_url)
+
+
+def test_a_file_name_from_a_mirror_cannot_drive_the_terminal(
+    sandbox: Sandbox, mirrors: Mirrors
+) -> None:
+    hostile = "six-0.1-\x1b[2J-none-any.whl"
+    files = {p.name: p.read_bytes() for p in mirrors.house.iterdir()}
+    files[hostile] = b"not a wheel"
+    with Server(FileIndex(files)) as srv:
+        # Upstream down and no other mirror: its own listing is all there is to go by.
+        out = use(sandbox, mirrors, srv.index_url, upstream=DEAD, extra=("--dry-run",))
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout + out.stderr
+    assert "bytes from " in out.stdout and "six-0.1-\\x1b[2J-none-any.whl" in out.stdout
+
+
+def test_a_file_only_the_mirror_lists_is_not_the_one_checked(
+    sandbox: Sandbox, mirrors: Mirrors
+) -> None:
+    files = {p.name: p.read_bytes() for p in mirrors.house.iterdir()}
+    files["six-0.1-py3-none-any.whl"] = b"tiny, and nobody else has it"
+    with Server(FileIndex(files)) as srv:
+        doc = json_of(use(sandbox, mirrors, srv.index_url, extra=("--json",)))
+    (check,) = doc["vetting"]["file_check"]
+    assert (check["file"], check["status"]) == (SIX, "verified")

@@ -94,7 +94,8 @@ class FileIndex:
         return {
             name: sha
             for name, sha in self.listed.items()
-            if canonicalize_name(parse_wheel_filename(name)[0]) == project
+            # The name before the first dash: a hostile file name must be served all the same.
+            if canonicalize_name(name.split("-", 1)[0]) == project
         }
 
     def __call__(self, h: _Handler, server: Server) -> None:

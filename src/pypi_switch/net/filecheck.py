@@ -150,12 +150,15 @@ def consensus(
     return top[0][0], f"{count} mirrors" if count > 1 else "1 mirror"
 
 
-def smallest(page: ProjectPage, known_sizes: dict[str, int]) -> DistFile | None:
-    """The smallest file with a sha256; sizes from any page that says them.
+def smallest(
+    page: ProjectPage, known_sizes: dict[str, int], among: set[str] | None = None
+) -> DistFile | None:
+    """The smallest file with a sha256 (of those named ``among``, if given); sizes from any
+    page that says them.
 
     HTML pages give no size: then a pure-Python wheel is the safest guess at small.
     """
-    files = [f for f in page.files if f.sha256]
+    files = [f for f in page.files if f.sha256 and (among is None or f.filename in among)]
     if not files:
         return None
 
@@ -219,9 +222,15 @@ def check_file(
         for f in p.files
         if f.size is not None
     }
-    chosen = smallest(own, sizes)
+    # A file only this mirror lists has nothing to be held against: take one the others know.
+    if isinstance(up, ProjectPage):
+        known, by = set(up.digests), "upstream"
+    else:
+        known, by = {n for p in mirror_pages if p is not own for n in p.digests}, "another mirror"
+    chosen = smallest(own, sizes, among=known) or (smallest(own, sizes) if not known else None)
     if chosen is None:
-        return replace(base, reason=f"bytes not checked: no file of {project} with a sha256")
+        why = f"{by} lists none of its files of {project}" if known else "none with a sha256"
+        return replace(base, reason=f"bytes not checked: {why}")
     name = chosen.filename
     base = replace(base, filename=name, size=sizes.get(name, chosen.size))
     want, source = consensus(name, up if isinstance(up, ProjectPage) else None, mirror_pages)
@@ -231,11 +240,11 @@ def check_file(
         return replace(
             base, status=REJECTED, reason=f"lists another sha256 for {name} than {source}"
         )
-    known = base.size
-    if known is not None and known > cap:
+    said = base.size
+    if said is not None and said > cap:
         return replace(
             base,
-            reason=f"bytes not checked: {name} is {size(known)}, more than {size(cap)}",
+            reason=f"bytes not checked: {name} is {size(said)}, more than {size(cap)}",
         )
     digest = hashlib.sha256()
     received = 0

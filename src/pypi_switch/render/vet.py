@@ -40,7 +40,7 @@ def vetting_lines(v: Vetting) -> list[str]:
             lines.append(f"  --allow-missing: {v.chosen.result.name} chosen all the same")
     for f in v.files:
         lines.append(f"bytes from {f.name}: {f.reason}")
-    return [line for line in lines]
+    return lines
 
 
 def vetting_json(v: Vetting) -> dict[str, Any]:
