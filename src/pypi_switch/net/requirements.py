@@ -88,9 +88,7 @@ class RequirementCheck:
         self._wanted = threading.Event()
         self._closed = False
         self._next = 0  # the best candidate not yet handed out by passing()
-        self._fan: Fanout[int, tuple[int, int, _Answer] | None] = Fanout(
-            limit=max(1, limit), name="require"
-        )
+        self._fan: Fanout[int, int | None] = Fanout(limit=max(1, limit), name="require")
         self._started = False
 
     # -- the public calls ---------------------------------------------------------------------
@@ -100,15 +98,17 @@ class RequirementCheck:
         candidate is still undecided. Resume the iterator to look further."""
         self._start()
         while self._next < len(self._cands):
-            verdict = self._decide(self._next)
+            with self._lock:
+                verdict = self._decide(self._next)
             if verdict == "pending":
                 if not self._collect():
                     break  # the deadline, or nothing left to ask: nothing more will come
                 continue
+            if verdict == "passed":
+                self._wanted.clear()  # before _next moves on: the workers hold meanwhile
             i = self._next
             self._next += 1
             if verdict == "passed":
-                self._wanted.clear()
                 yield i
                 self._wanted.set()
         # Every candidate judged and none taken: let the rejected ones finish their
@@ -121,7 +121,8 @@ class RequirementCheck:
         self._closed = True
         self._wanted.set()  # waiting workers wake up, see the end, and leave
         self._fan.close()
-        return tuple(self._coverage(i) for i in range(len(self._cands)))
+        with self._lock:
+            return tuple(self._coverage(i) for i in range(len(self._cands)))
 
     # -- the workers ----------------------------------------------------------------------------
 
@@ -134,52 +135,68 @@ class RequirementCheck:
         for n in range(len(self._queue)):
             self._fan.submit(n, self._step)
 
-    def _step(self) -> tuple[int, int, _Answer] | None:
-        while not self._wanted.wait(0.05):
+    def _step(self) -> int | None:
+        taken = None
+        while taken is None:
             if self._closed or self._deadline.expired():
                 return None
-        taken = self._take()
-        if taken is None:
-            return None
+            if not self._wanted.wait(0.05):
+                continue
+            with self._lock:
+                if not self._queue:
+                    return None
+                if not self._held():
+                    taken = self._take()
+            if taken is None:
+                time.sleep(0.005)  # a passed candidate awaits the caller's look
         c, p = taken
         answer = _fetch(self._transport, self._cands[c].entry, self._projects[p], self._deadline)
-        return c, p, answer
+        with self._lock:
+            self._record(c, self._projects[p], answer)
+        return c
+
+    def _held(self) -> bool:
+        """The best undecided candidate has passed: the caller looks at it before any more
+        pages are asked (under the lock)."""
+        for cand in self._cands[self._next :]:
+            if cand.rejected:
+                continue
+            return len(cand.answered) == len(self._projects)
+        return False
 
     def _take(self) -> tuple[int, int] | None:
-        with self._lock:
-            while self._queue and not self._closed:
-                demoted, c, p = heapq.heappop(self._queue)
-                cand = self._cands[c]
-                if not demoted and cand.rejected:
-                    heapq.heappush(self._queue, (True, c, p))
-                    continue
-                if cand.started is None:
-                    cand.started = time.monotonic()
-                return c, p
+        """The most urgent request left (under the lock)."""
+        while self._queue and not self._closed:
+            demoted, c, p = heapq.heappop(self._queue)
+            cand = self._cands[c]
+            if not demoted and cand.rejected:
+                heapq.heappush(self._queue, (True, c, p))
+                continue
+            if cand.started is None:
+                cand.started = time.monotonic()
+            return c, p
         return None
 
     # -- the caller's side ----------------------------------------------------------------------
 
     def _collect(self) -> bool:
-        """Take one batch of answers; False when none can come any more."""
+        """Wait for one batch of answers (the workers record them); False when none can
+        come any more."""
         if not self._fan.pending():
             return False
         remaining = self._deadline.remaining()
         first = self._fan.next(remaining) if remaining > 0 else None
-        for done in ([first] if first is not None else []) + self._fan.drain():
-            if done.error is not None:
-                continue  # a bug costs one page: its candidate stays unjudged
-            if done.value is not None:
-                c, p, answer = done.value
-                self._record(c, self._projects[p], answer)
+        self._fan.drain()
         if first is None:  # the deadline came first
-            for cand in self._cands:
-                if cand.started is not None and len(cand.answered) < len(self._projects):
-                    cand.timed_out = True
+            with self._lock:
+                for cand in self._cands:
+                    if cand.started is not None and len(cand.answered) < len(self._projects):
+                        cand.timed_out = True
             return False
         return True
 
     def _record(self, c: int, project: str, answer: _Answer) -> None:
+        """Judge one answer (under the lock)."""
         cand = self._cands[c]
         if isinstance(answer, _Late):
             cand.timed_out = True
