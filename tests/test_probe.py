@@ -64,8 +64,8 @@ ROW_KEYS = {
 
 
 def exactly(expected: str, got: str | None) -> bool:
-    """``got`` is ``expected``, where PORT stands for any port number."""
-    pattern = re.escape(expected).replace("PORT", r"\d+")
+    """``got`` is ``expected``, where PORT stands for any number and PAD for column padding."""
+    pattern = re.escape(expected).replace("PORT", r"\d+").replace("PAD", " *")
     return got is not None and re.fullmatch(pattern, got) is not None
 
 
@@ -518,9 +518,27 @@ def test_probe_command_exits_1_when_nothing_can_be_chosen(sandbox: Sandbox) -> N
             "--mirror",
             b.index_url,
         )
-    assert out.returncode == 1
-    assert out.stdout.count(f"404 for /simple/{CANARY}/") >= 2
-    assert "no mirror can be chosen" in out.stdout + out.stderr
+    assert (out.returncode, out.stderr) == (1, "")
+    lines = out.stdout.splitlines()
+    progress, verdict = lines[1:4], lines[4:]
+    assert lines[0] == "probing 2 mirrors (deadline 2 s)..."
+    assert sorted(progress) == sorted(
+        [
+            f"  127.0.0.1:{a.port}: 404 for /simple/{CANARY}/",
+            f"  127.0.0.1:{b.port}: 404 for /simple/{CANARY}/",
+            "  upstream: connection refused by 127.0.0.1",
+        ]
+    )
+    rows = {f"127.0.0.1:{s.port}": s.index_url for s in (a, b)}
+    for line in verdict[:2]:
+        name = line.split()[1]
+        assert exactly(f"no  {name}  PADPORT ms  {rows.pop(name)}  404 for /simple/{CANARY}/", line)
+    assert verdict[2].startswith("upstream http://127.0.0.1:")
+    assert verdict[2].endswith("/simple/: connection refused by 127.0.0.1")
+    assert re.fullmatch(
+        r"probe took \d+\.\d s \(deadline 2 s\); the choice was final after \d+ ms", verdict[3]
+    )
+    assert verdict[4:] == ["no mirror can be chosen"]
 
 
 def test_probe_command_plain_text_and_hidden_credentials(
@@ -541,12 +559,20 @@ def test_probe_command_plain_text_and_hidden_credentials(
             "--mirror",
             bad.index_url,
         )
-    assert out.returncode == 0, out.stderr
-    assert "s3cret" not in out.stdout + out.stderr
-    assert "http://***@" in out.stdout
-    assert f"500 for /simple/{CANARY}/" in out.stdout
-    assert "fastest valid mirror" in out.stdout
+    assert (out.returncode, out.stderr) == (0, "")
+    assert "s3cret" not in out.stdout
     assert "\x1b[" not in out.stdout  # not a terminal: no escape sequences
+    shown = secret_url.replace("bob:s3cret@", "***@")
+    good, bad_row = out.stdout.splitlines()[4:6]
+    assert exactly(
+        f"ok  127.0.0.1:{mirror.port}  PADPORT ms  {shown}  "
+        "fastest valid mirror (PORT ms), freshness unknown (no serial)",
+        good,
+    ), good
+    assert exactly(
+        f"no  127.0.0.1:{bad.port}  PADPORT ms  {bad.index_url}  500 for /simple/{CANARY}/", bad_row
+    ), bad_row
+    assert out.stdout.splitlines()[-1] == f"best: 127.0.0.1:{mirror.port} {shown}"
 
 
 def test_upstream_health(mirror: PypiServer) -> None:
@@ -686,8 +712,17 @@ def test_probe_json_says_which_mirrors_were_not_waited_for(sandbox: Sandbox) -> 
         args = ["probe", "--json", "--canary", CANARY, "--timeout", "10", "--upstream"]
         args += [closed_url()] + [a for u in urls for a in ("--mirror", u)]
         out = sandbox.run(*args)
+        text = sandbox.run(*[a for a in args if a != "--json"])
     assert out.returncode == 0, out.stderr
     rows = {row["url"]: row for row in json.loads(out.stdout)}
+    shown = [line for line in text.stdout.splitlines() if line.startswith("--  ")]
+    assert len(shown) == 2, text.stdout
+    for line, url in zip(sorted(shown), sorted(urls[4:]), strict=True):
+        assert re.fullmatch(
+            rf"--  127\.0\.0\.1:\d+ +-  {re.escape(url)}  "
+            r"not waited for: the choice was final after \d+ ms",
+            line,
+        ), line
     holes = [rows[u] for u in urls[4:]]
     for row in holes:
         assert (row["ok"], row["timed_out"], row["not_waited_for"]) == (False, False, True)

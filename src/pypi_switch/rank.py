@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pypi_switch.net.report import ProbeReport, ProbeResult
+from pypi_switch.words import ms, number, plural
 
 __all__ = ["CORROBORATION", "NEAR_TIE_MS", "NEAR_TIE_RATIO", "Ranked", "Settled", "rank", "settle"]
 
@@ -61,7 +62,7 @@ def _rank(report: ProbeReport, votes: _Votes, *, max_lag: int) -> list[Ranked]:
         elif i in unsafe:
             rejected.append((0, _speed(r), Ranked(r, False, unsafe[i], lag)))
         elif lag is not None and lag > max_lag:
-            reason = f"stale: {_serials(lag)} behind (limit {_number(max_lag)})"
+            reason = f"stale: {_serials(lag)} behind (limit {number(max_lag)})"
             rejected.append((1, _speed(r), Ranked(r, False, reason, lag)))
         else:
             good.append(i)
@@ -100,25 +101,25 @@ def _explain(
     lags: list[int | None],
 ) -> Ranked:
     r, lag = results[i], lags[i]
-    ms = _ms(r.latency_ms)
+    took = ms(r.latency_ms)
     fresh = _freshness(lag)
     if pos == 0:
         fastest = min(ordered, key=lambda j: _speed(results[j]))
         if fastest == i or _speed(results[fastest]) == _speed(r):
-            reason = f"fastest valid mirror ({ms}), {fresh}"
+            reason = f"fastest valid mirror ({took}), {fresh}"
         else:
             other = results[fastest]
             reason = (
-                f"valid, {ms}, {fresh}: preferred for freshness to {other.name} "
-                f"({_ms(other.latency_ms)}, {_freshness(lags[fastest])}), a near-tie"
+                f"valid, {took}, {fresh}: preferred for freshness to {other.name} "
+                f"({ms(other.latency_ms)}, {_freshness(lags[fastest])}), a near-tie"
             )
         return Ranked(r, True, reason, lag)
     best = results[ordered[0]]
     slower = _speed(r) - _speed(best)
     if slower > 0:
-        reason = f"valid, {ms} ({slower:.0f} ms slower than {best.name}), {fresh}"
+        reason = f"valid, {took} ({slower:.0f} ms slower than {best.name}), {fresh}"
     else:
-        reason = f"valid, {ms}, {fresh}: {best.name} is as fast and fresher"
+        reason = f"valid, {took}, {fresh}: {best.name} is as fast and fresher"
     return Ranked(r, True, reason, lag)
 
 
@@ -143,7 +144,7 @@ def _integrity(votes: _Votes, upstream: ProbeResult | None) -> dict[int, str]:
             top = counts.most_common(2)
             if top[0][0] != digest or top[0][1] == top[1][1]:
                 tail = "" if top[0][1] > top[1][1] else " (no majority)"
-                others = _plural(counts.total() - counts[digest], "other mirror")
+                others = plural(counts.total() - counts[digest], "other mirror")
                 reason = f"unsafe: sha256 of {filename} differs from {others}{tail}"
                 break
         else:
@@ -207,20 +208,7 @@ def _freshness(lag: int | None) -> str:
 
 
 def _serials(n: int) -> str:
-    return f"{_number(n)} serial{'' if n == 1 else 's'}"
-
-
-def _number(n: int) -> str:
-    # "1 240", as people write it in every locale, rather than "1,240" or "1.240".
-    return f"{n:,}".replace(",", " ")
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _ms(value: float | None) -> str:
-    return "?" if value is None else f"{value:.0f} ms"
+    return plural(n, "serial")
 
 
 # -- is the choice final yet? ------------------------------------------------------------

@@ -24,7 +24,8 @@ from pypi_switch.config import MirrorEntry
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
 from pypi_switch.net.pages import DistFile, PageError, ProjectPage, page_url, parse_page
-from pypi_switch.net.transport import NetError, Transport, size
+from pypi_switch.net.transport import NetError, Transport
+from pypi_switch.words import size
 
 __all__ = ["CAP", "FileCheck", "FilePages", "check_file", "consensus", "smallest"]
 

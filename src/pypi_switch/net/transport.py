@@ -36,6 +36,7 @@ from pypi_switch import __version__
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.trust import Trust, TrustError
 from pypi_switch.urls import host_of
+from pypi_switch.words import size
 
 __all__ = [
     "ACCEPT",
@@ -45,7 +46,6 @@ __all__ = [
     "Progress",
     "Response",
     "Transport",
-    "size",
 ]
 
 # PEP 691: JSON preferred, HTML accepted (many mirrors serve only HTML).
@@ -90,12 +90,6 @@ class Response:
     body: bytes  # empty for HEAD, and when the body went to ``write``
     ttfb_s: float  # until the final response's headers
     total_s: float  # everything, redirects and body included
-
-
-def size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):g} MiB"
-    return f"{n / 1024:g} KiB" if n >= 1024 else f"{n} bytes"
 
 
 class _TrustingAdapter(HTTPAdapter):
