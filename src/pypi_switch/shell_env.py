@@ -18,9 +18,19 @@ import string
 from dataclasses import dataclass
 
 from pypi_switch.errors import SwitchError, UsageError
+from pypi_switch.journal import StateStore
+from pypi_switch.targets.base import Context
 from pypi_switch.urls import host_of, needs_trusted_host
 
-__all__ = ["FORMATS", "NAMES", "Assignment", "EnvPlan", "assignments", "format_plan"]
+__all__ = [
+    "FORMATS",
+    "NAMES",
+    "Assignment",
+    "EnvPlan",
+    "assignments",
+    "format_plan",
+    "plan_for",
+]
 
 FORMATS = ("sh", "fish", "powershell", "github", "dotenv")
 
@@ -65,6 +75,28 @@ def assignments(url: str | None) -> tuple[Assignment, ...]:
     found.append(Assignment("PIPENV_PYPI_MIRROR", url))
     found.append(Assignment("POETRY_PYPI_MIRROR_URL", url))
     return tuple(found)
+
+
+def plan_for(
+    ctx: Context, url: str | None, *, unset: bool = False, allow_insecure: bool = False
+) -> EnvPlan:
+    """The assignments for ``url``, else for the active switch's mirror; never a probe
+    (the caller probes first and passes the choice as ``url``)."""
+    from pypi_switch.switch import check_url
+
+    if unset:
+        if url is not None:
+            raise UsageError("--unset takes no URL: it removes every variable env sets")
+        return EnvPlan(None, "unset", assignments(None))
+    if url is not None:
+        url = check_url(url, allow_insecure=allow_insecure)
+        return EnvPlan(url, "argument", assignments(url))
+    journal = StateStore(ctx.paths.state_dir).load()
+    if not journal.active or journal.mirror is None:
+        raise SwitchError(
+            "nothing is switched: give a mirror URL, or --probe to pick the best mirror"
+        )
+    return EnvPlan(journal.mirror, "switch", assignments(journal.mirror))
 
 
 def format_plan(plan: EnvPlan, shell: str) -> str:
