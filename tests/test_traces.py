@@ -23,7 +23,7 @@ from tests.conftest import CANARY
 from tests.support.fake_pypi import PYPI_SIMPLE, FakePyPIWithEnv
 from tests.support.pypiserver import PypiServer
 from tests.support.sandbox import VENV_BIN, Sandbox
-from tests.support.switching import local_mirror_config, ok, write
+from tests.support.switching import local_mirror_config, ok, ok_json, write
 
 UV_EXE = str(Path(VENV_BIN) / "uv")
 MIRROR = "https://mirror.example.org/pypi/simple/"
@@ -181,3 +181,35 @@ def test_real_uv_relock_keeps_an_older_pin(
     _uv(sandbox, *UV_RELOCK.split()[1:], env=env)
     assert _registries(lock) == [f'source = {{ registry = "{PYPI_SIMPLE}" }}']
     assert f'name = "{CANARY}"\nversion = "{pinned}"' in lock.read_text()
+
+
+def test_use_mirror_status_and_restore_tell_about_the_uv_lock(
+    sandbox: Sandbox, mirror: PypiServer, fake_pypi: FakePyPIWithEnv
+) -> None:
+    write(sandbox.project / "pyproject.toml", PROJECT)
+    lock = sandbox.project / "uv.lock"
+    env = fake_pypi.env
+    fake_pypi.server.up = True
+    _uv(sandbox, "lock", env=env)  # locked against PyPI before the outage
+    fake_pypi.server.up = False
+    local_mirror_config(sandbox, mirror.index_url)
+
+    out = ok(sandbox, "use-mirror", mirror.index_url, "--target", "uv")
+    told = out.split("The next lock writes the mirror's URL into (re-lock them after restore):\n")
+    assert told[1].splitlines()[0] == f"  {lock}", out
+    assert "Lock files naming the mirror" not in ok(sandbox, "status")  # not yet
+
+    _uv(sandbox, "lock", "--refresh", env=env)  # the outage: re-resolved from the mirror
+    relock = f"  {lock}: in {lock.parent} run {UV_RELOCK}"
+    status = ok(sandbox, "status").splitlines()
+    assert status[status.index(relock) - 1].startswith("Lock files naming the mirror"), status
+
+    restored = ok(sandbox, "restore").splitlines()
+    assert restored[-2:] == [
+        "These lock files still send their users to the mirror; re-lock them:",
+        relock,
+    ]
+    assert "Lock files naming the mirror" not in ok(sandbox, "status")  # not switched now
+    fake_pypi.server.up = True
+    _uv(sandbox, *UV_RELOCK.split()[1:], env=env)
+    assert ok_json(sandbox, "restore")["lock_files_naming_the_mirror"] == []

@@ -41,6 +41,7 @@ __all__ = [
     "UseMirrorOutcome",
     "pick",
     "probe",
+    "probe_and_pick",
     "probe_command",
     "read_needs",
     "transport_for",
@@ -348,8 +349,6 @@ def use_mirror(
     choose_targets(ctx, targets)  # a usage error is told before any probing
     choice = None
     if url is None or not force:
-        if url is not None:
-            url = check_url(url, allow_insecure=allow_insecure)
         settings = with_overrides(
             ctx.settings,
             timeout=timeout,
@@ -358,17 +357,44 @@ def use_mirror(
             file_canary=file_canary,
             require=require,
         )
-        needs = read_needs(settings, allow_missing=allow_missing, given=bool(require))
-        entries = catalogue.mirrors_to_probe(settings, [url] if url else mirror_urls)
-        choice = probe(
+        choice, url = probe_and_pick(
+            ctx,
             settings,
-            entries,
-            progress=progress,
-            transport=transport_for(ctx),
-            needs=needs,
-            check_bytes=True,
+            url,
+            mirror_urls=mirror_urls,
+            allow_insecure=allow_insecure,
             allow_missing=allow_missing,
+            require_given=bool(require),
+            progress=progress,
         )
-        url = pick(choice, url=url)
     result = switch_to(ctx, url, targets=targets, dry_run=dry_run, allow_insecure=allow_insecure)
     return UseMirrorOutcome(result, choice)
+
+
+def probe_and_pick(
+    ctx: Context,
+    settings: Settings,
+    url: str | None,
+    *,
+    mirror_urls: Sequence[str] = (),
+    allow_insecure: bool = False,
+    allow_missing: bool = False,
+    require_given: bool = False,
+    progress: ProbeProgress | None = None,
+) -> tuple[Choice, str]:
+    """Probe the catalogue (or check ``url``) and pick: what `use-mirror` and
+    `env --probe` switch to or print."""
+    if url is not None:
+        url = check_url(url, allow_insecure=allow_insecure)
+    needs = read_needs(settings, allow_missing=allow_missing, given=require_given)
+    entries = catalogue.mirrors_to_probe(settings, [url] if url else mirror_urls)
+    choice = probe(
+        settings,
+        entries,
+        progress=progress,
+        transport=transport_for(ctx),
+        needs=needs,
+        check_bytes=True,
+        allow_missing=allow_missing,
+    )
+    return choice, pick(choice, url=url)

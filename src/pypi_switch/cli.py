@@ -19,7 +19,14 @@ import typer
 from typer.core import TyperGroup
 
 from pypi_switch import __version__
-from pypi_switch.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, SwitchError
+from pypi_switch.errors import (
+    EXIT_CLIENT_IGNORES,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    SwitchError,
+    UsageError,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -214,6 +221,8 @@ def use_mirror_cmd(
             progress=view,
         )
     render.show(outcome, as_json=as_json)
+    if outcome.switch.verdict:
+        raise typer.Exit(EXIT_CLIENT_IGNORES)
 
 
 @app.command("restore")
@@ -244,6 +253,50 @@ def status_cmd(as_json: JsonOpt = False) -> None:
     from pypi_switch.targets import build_context
 
     render.show(status(build_context()), as_json=as_json)
+
+
+@app.command("env")
+@handled
+def env_cmd(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The mirror's simple index URL (default: the active switch)."),
+    ] = None,
+    shell: Annotated[
+        str, typer.Option("--shell", help="sh (default), fish, powershell, github or dotenv.")
+    ] = "sh",
+    unset: Annotated[
+        bool, typer.Option("--unset", help="Print the lines that remove the variables.")
+    ] = False,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Probe the mirrors and use the best (or check URL).")
+    ] = False,
+    allow_insecure: Annotated[
+        bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
+    ] = False,
+) -> None:
+    """Print the variables that send every client to the mirror (CI jobs, containers).
+
+    eval "$(pypi-switch env)" in a shell; --shell github >> "$GITHUB_ENV" in a workflow.
+    """
+    from pypi_switch import render, shell_env
+    from pypi_switch.targets import build_context
+
+    if shell not in shell_env.FORMATS:
+        raise UsageError(f"unknown --shell {shell!r} (known: {', '.join(shell_env.FORMATS)})")
+    if probe and unset:
+        raise UsageError("--unset runs no probe: it removes every variable env sets")
+    ctx = build_context()
+    if probe:
+        from pypi_switch import choose
+
+        with _probe_view(stderr=True, quiet=False) as view:
+            _, url = choose.probe_and_pick(
+                ctx, ctx.settings, url, allow_insecure=allow_insecure, progress=view
+            )
+    plan = shell_env.plan_for(ctx, url, unset=unset, allow_insecure=allow_insecure)
+    # The one output that carries credentials: the user asked for them, to eval.
+    render.emit(shell_env.format_plan(plan, shell), reveal=True)
 
 
 @app.command("probe")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "EXIT_CLIENT_IGNORES",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -14,6 +15,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FAILED = 1  # could not do it; nothing was changed
 EXIT_USAGE = 2  # the command line itself is wrong
+EXIT_CLIENT_IGNORES = 3  # switched, but a client will not use the mirror
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 

@@ -27,6 +27,7 @@ from pypi_switch.journal import FileRecord, StateStore, settle
 from pypi_switch.switch import LOCK_WAIT
 from pypi_switch.targets import TARGETS, choose_targets
 from pypi_switch.targets.base import Context, FileSpec, ParseError
+from pypi_switch.traces import LockTrace, context_dirs, holding
 
 __all__ = ["RestoreAction", "RestoreResult", "RestoredFile", "restore"]
 
@@ -46,6 +47,8 @@ class RestoreResult:
     files: tuple[RestoredFile, ...]
     dry_run: bool
     mirror: str | None
+    # Lock files that still name the mirror, with the command that re-locks each.
+    traces: tuple[LockTrace, ...] = ()
 
     @property
     def nothing_to_restore(self) -> bool:
@@ -86,7 +89,8 @@ def restore(
             if not dry_run:
                 store.save(journal)
                 store.drop_unused_backups(journal)
-    return RestoreResult(tuple(done), dry_run, mirror)
+    traces = holding(context_dirs(ctx), mirror) if mirror else []
+    return RestoreResult(tuple(done), dry_run, mirror, tuple(traces))
 
 
 def _restore_one(

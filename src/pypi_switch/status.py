@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypi_switch.edit import decode, read_state
+from pypi_switch.edit import decode, read_state, resolve
 from pypi_switch.errors import SwitchError
-from pypi_switch.journal import Mode, StateStore
+from pypi_switch.journal import Journal, Mode, StateStore
 from pypi_switch.targets import TARGETS, all_warnings, choose_targets
-from pypi_switch.targets.base import Context, ParseError
+from pypi_switch.targets.base import Context, FileSpec, ParseError, Target
 from pypi_switch.targets.pip import is_index, option_from_files
+from pypi_switch.traces import LockTrace, context_dirs, holding
 from pypi_switch.urls import same_index
 
-__all__ = ["EffectiveIndex", "Status", "TargetStatus", "effective_index", "status"]
+__all__ = ["EffectiveIndex", "Status", "TargetStatus", "effective_index", "pip_verdict", "status"]
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 
@@ -43,6 +44,8 @@ class Status:
     effective_pip_index: str
     effective_pip_source: str
     warnings: tuple[str, ...]
+    # While switched: lock files that name the mirror, with the command that re-locks each.
+    traces: tuple[LockTrace, ...] = ()
 
 
 def status(ctx: Context) -> Status:
@@ -71,11 +74,20 @@ def status(ctx: Context) -> Status:
             rec = journal.record(state.real)
             ours = bool(rec and rec.written) and same_index(index, journal.mirror)
             rows.append(TargetStatus(target.name, spec.path, state.data is not None, index, ours))
+    shown = {_real(r.path) for r in rows}
+    for record in journal.files:  # a file switched from elsewhere (--project): shown too
+        if record.written is None or Path(record.real) in shown:
+            continue
+        target = TARGETS.get(record.target)
+        if target is not None:
+            rows.append(_row(target, FileSpec(Path(record.path)), journal, warnings))
     pip = effective_index(ctx)
     pip_switched = any(r.target == "pip" and r.written for r in journal.files)
-    if pip_switched and journal.mirror and not same_index(pip.url, journal.mirror):
-        warnings.append(f"pip install does not use the mirror: {pip.source} decides ({pip.url})")
+    verdict = pip_verdict(ctx, journal.mirror) if pip_switched and journal.mirror else None
+    if verdict:
+        warnings.append(verdict)
     warnings += all_warnings(ctx, targets)
+    traces = holding(context_dirs(ctx), journal.mirror) if journal.active and journal.mirror else []
     return Status(
         switched=journal.active,
         mirror=journal.mirror if journal.active else None,
@@ -86,7 +98,36 @@ def status(ctx: Context) -> Status:
         effective_pip_index=pip.url,
         effective_pip_source=pip.source,
         warnings=tuple(dict.fromkeys(warnings)),
+        traces=tuple(traces),
     )
+
+
+def _real(path: Path) -> Path:
+    try:
+        return resolve(path)
+    except SwitchError:  # a symlink loop: its row says so already
+        return path
+
+
+def _row(target: Target, spec: FileSpec, journal: Journal, warnings: list[str]) -> TargetStatus:
+    try:
+        state = read_state(spec.path)
+        index = target.current(spec, decode(state.data, spec.path)) if state.data else None
+    except (SwitchError, ParseError) as exc:
+        problem = exc.message if isinstance(exc, SwitchError) else f"{spec.path}: {exc}"
+        warnings.append(problem)
+        return TargetStatus(target.name, spec.path, spec.path.exists(), None, False, problem)
+    rec = journal.record(state.real)
+    ours = bool(rec and rec.written) and same_index(index, journal.mirror)
+    return TargetStatus(target.name, spec.path, state.data is not None, index, ours)
+
+
+def pip_verdict(ctx: Context, mirror: str) -> str | None:
+    """The one line that says ``pip install`` will not use ``mirror``, or None if it will."""
+    pip = effective_index(ctx)
+    if same_index(pip.url, mirror):
+        return None
+    return f"pip install does not use the mirror: {pip.source} decides ({pip.url})"
 
 
 @dataclass(frozen=True)

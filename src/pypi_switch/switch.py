@@ -30,8 +30,11 @@ from pypi_switch.edit import (
 )
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import FileRecord, Journal, Mode, StateStore, Written, now_iso, settle
+from pypi_switch.status import pip_verdict
 from pypi_switch.targets import all_warnings, choose_targets
 from pypi_switch.targets.base import Change, Context, FileSpec, ParseError, Target
+from pypi_switch.targets.pip import PIP
+from pypi_switch.traces import LockTrace, context_dirs, next_lock_rewrites
 from pypi_switch.urls import host_of, needs_trusted_host, same_index, validate_index_url
 
 __all__ = ["LOCK_WAIT", "FileChange", "SwitchResult", "check_url", "use_mirror"]
@@ -55,6 +58,10 @@ class SwitchResult:
     changed: tuple[FileChange, ...]
     unchanged: tuple[Path, ...]
     warnings: tuple[str, ...]
+    # Lock files the next lock run would fill with the mirror's URL.
+    locks: tuple[LockTrace, ...] = ()
+    # Switched, but pip will not use the mirror: the line status prints (exit 3).
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,8 @@ def _use_mirror_locked(
         ),
         unchanged=tuple(unchanged),
         warnings=tuple(all_warnings(ctx, chosen)),
+        locks=tuple(next_lock_rewrites(context_dirs(ctx), [t.name for t in chosen])),
+        verdict=None if dry_run or PIP not in chosen else pip_verdict(ctx, url),
     )
 
 

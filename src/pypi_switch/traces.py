@@ -22,9 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pypi_switch.lockfiles import find_lock_files
+from pypi_switch.targets.base import Context
 
-__all__ = ["LockTrace", "holding", "lock_files", "next_lock_rewrites", "project_dirs"]
+__all__ = [
+    "LockTrace",
+    "context_dirs",
+    "holding",
+    "lock_files",
+    "next_lock_rewrites",
+    "project_dirs",
+]
 
 MAX_BYTES = 32 * 1024 * 1024  # a lock file larger than this is read only this far
 
@@ -55,10 +62,17 @@ def project_dirs(cwd: Path | None, projects: Iterable[Path]) -> list[Path]:
     return list(unique)
 
 
+def context_dirs(ctx: Context) -> list[Path]:
+    """The project folders of a run: its cwd, ``--project`` ones and config.toml's."""
+    return project_dirs(ctx.paths.cwd, (*ctx.projects, *ctx.settings.projects))
+
+
 def lock_files(folder: Path) -> list[Path]:
     """The lock and requirement files in ``folder`` (those the mirror check reads), plus
     the ones that name an index without pinning anything it checks: Pipfile, pixi.lock,
     and a ``requirements/`` folder's files."""
+    from pypi_switch.lockfiles import find_lock_files  # packaging: not on status's path
+
     found = [*find_lock_files(folder), folder / "Pipfile", folder / "pixi.lock"]
     found += sorted((folder / "requirements").glob("*.txt"))
     return [p for p in dict.fromkeys(found) if p.is_file()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pypi_switch.paths import Paths
+from pypi_switch.render.locks import traces_json, traces_text
 from pypi_switch.status import Status
 
 __all__ = ["to_json", "to_text"]
@@ -31,6 +32,7 @@ def to_json(st: Status) -> dict[str, Any]:
         "effective_pip_index": st.effective_pip_index,
         "effective_pip_source": st.effective_pip_source,
         "warnings": list(st.warnings),
+        "lock_files_naming_the_mirror": traces_json(st.traces),
     }
 
 
@@ -55,5 +57,8 @@ def to_text(st: Status) -> str:
         mark = "  [set by pypi-switch]" if t.set_by_pypi_switch else ""
         lines.append(f"  {t.name:<{width}}  {paths.show(t.path):<{pwidth}}  {value}{mark}")
     lines.append(f"pip install uses {st.effective_pip_index} (from {st.effective_pip_source})")
+    lines += traces_text(
+        st.traces, "Lock files naming the mirror (after restore, re-lock them against your index):"
+    )
     lines += [f"warning: {w}" for w in st.warnings]
     return "\n".join(lines) + "\n"

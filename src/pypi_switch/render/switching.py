@@ -7,6 +7,7 @@ from typing import Any, assert_never
 
 from pypi_switch.choose import UseMirrorOutcome
 from pypi_switch.paths import Paths
+from pypi_switch.render.locks import traces_json, traces_text
 from pypi_switch.restore import RestoreAction, RestoreResult
 from pypi_switch.switch import SwitchResult
 from pypi_switch.targets.base import Change
@@ -46,6 +47,8 @@ def _switch_json(result: SwitchResult) -> dict[str, Any]:
         ],
         "unchanged": [str(p) for p in result.unchanged],
         "warnings": list(result.warnings),
+        "next_lock_rewrites": traces_json(result.locks),
+        "verdict": result.verdict,
     }
 
 
@@ -67,7 +70,13 @@ def _switch_text(result: SwitchResult) -> str:
             keys = ", ".join(_option(x) for x in c.changes) or "back to the original"
             lines.append(f"  {c.action:<{width}}  {paths.show(c.path)} ({c.target}): {keys}")
         lines.append("Undo with: pypi-switch restore")
+    if result.locks:
+        paths = Paths.from_environ()
+        lines.append("The next lock writes the mirror's URL into (re-lock them after restore):")
+        lines += [f"  {paths.show(t.path)}" for t in result.locks]
     lines += [f"warning: {w}" for w in result.warnings]
+    if result.verdict:
+        lines.append(f"warning: {result.verdict}")
     return "\n".join(lines) + "\n"
 
 
@@ -165,6 +174,7 @@ def _(result: RestoreResult) -> dict[str, Any]:
             for f in result.files
         ],
         "kept_edits": [str(p) for p in result.kept_edits],
+        "lock_files_naming_the_mirror": traces_json(result.traces),
     }
 
 
@@ -181,4 +191,7 @@ def _(result: RestoreResult) -> str:
     lines += [
         f"  {paths.show(f.path)} ({f.target}): {_action_words(f.action)}" for f in result.files
     ]
+    lines += traces_text(
+        result.traces, "These lock files still send their users to the mirror; re-lock them:"
+    )
     return "\n".join(lines) + "\n"

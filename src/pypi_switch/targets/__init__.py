@@ -14,6 +14,7 @@ from pathlib import Path
 from pypi_switch.config import load_settings
 from pypi_switch.errors import UsageError
 from pypi_switch.paths import Paths
+from pypi_switch.targets import pipenv
 from pypi_switch.targets.base import Context, Target
 from pypi_switch.targets.buildout import BUILDOUT, PROJECT, project_files
 from pypi_switch.targets.pdm import PDM
@@ -65,4 +66,5 @@ def all_warnings(ctx: Context, targets: Sequence[Target]) -> list[str]:
     out: list[str] = []
     for target in targets:
         out += target.warnings(ctx)
+    out += pipenv.warnings(ctx)  # pipenv has no file to switch, only a warning
     return list(dict.fromkeys(out))

@@ -159,12 +159,11 @@ PIP = PipTarget()
 
 def _venv_warnings(ctx: Context) -> list[str]:
     """A project's virtualenv reads its own pip.conf, activated or not (``.venv/bin/pip``)."""
-    from pypi_switch.traces import project_dirs
+    from pypi_switch.traces import context_dirs
 
     out = []
     active = Path(ctx.environ["VIRTUAL_ENV"]).absolute() if ctx.environ.get("VIRTUAL_ENV") else None
-    folders = project_dirs(ctx.paths.cwd, (*ctx.projects, *ctx.settings.projects))
-    for folder in folders:
+    for folder in context_dirs(ctx):
         for venv in (folder / ".venv", folder / "venv"):
             if active is not None and venv.absolute() == active:
                 continue  # told already, as pip's site file

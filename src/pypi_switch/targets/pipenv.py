@@ -8,7 +8,7 @@ directory or a configured project means pipenv is in use there.
 from __future__ import annotations
 
 from pypi_switch.targets.base import Context
-from pypi_switch.traces import project_dirs
+from pypi_switch.traces import context_dirs
 
 __all__ = ["warnings"]
 
@@ -17,7 +17,7 @@ def warnings(ctx: Context) -> list[str]:
     if ctx.environ.get("PIPENV_PYPI_MIRROR"):
         return []
     found = []
-    for folder in project_dirs(ctx.paths.cwd, (*ctx.projects, *ctx.settings.projects)):
+    for folder in context_dirs(ctx):
         pipfile = folder / "Pipfile"
         if pipfile.is_file():
             found.append(
