@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -102,14 +103,24 @@ def test_status_after_switch_and_after_restore(sandbox: Sandbox) -> None:
     assert report["effective_pip_index"] == "https://xdg.example/simple"
 
 
+def _ignored_json(sandbox: Sandbox, env: dict[str, str]) -> Any:
+    """``use-mirror --json`` that switches, but pip will not use the mirror: exit 3."""
+    out = sandbox.run("use-mirror", URL, "--force", "--json", env=env)
+    assert out.returncode == 3, out.stdout + out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["verdict"].startswith("pip install does not use the mirror: "), doc
+    return doc
+
+
 def test_pip_index_url_variable_is_reported(sandbox: Sandbox) -> None:
     env = {"PIP_INDEX_URL": "https://env:tok3n@env.example/simple"}
     report = _status(sandbox, env=env)
     assert _warned(report["warnings"], "PIP_INDEX_URL")
     assert report["effective_pip_index"] == "https://***@env.example/simple"
-    switched = ok_json(sandbox, "use-mirror", URL, "--force", env=env)
+    switched = _ignored_json(sandbox, env)
     assert _warned(switched["warnings"], "PIP_INDEX_URL")
     out = sandbox.run("use-mirror", URL, "--force", env=env)
+    assert out.returncode == 3  # switched, but pip will not use it
     assert "PIP_INDEX_URL" in out.stdout + out.stderr  # the text form says it too
     assert "tok3n" not in out.stdout + out.stderr + str(report) + str(switched)
 
@@ -138,7 +149,7 @@ def test_pip_config_file_variable_is_reported(sandbox: Sandbox) -> None:
     assert _warned(report["warnings"], "PIP_CONFIG_FILE")
     # when PIP_CONFIG_FILE names an existing file, pip does not load the user files at all
     assert report["effective_pip_index"] == "https://cf.example/s"
-    switched = ok_json(sandbox, "use-mirror", URL, "--force", env=env)
+    switched = _ignored_json(sandbox, env)
     assert _warned(switched["warnings"], "PIP_CONFIG_FILE")
     assert other.read_text() == "[global]\nindex-url = https://cf.example/s\n"  # not edited
 
@@ -150,7 +161,7 @@ def test_virtualenv_pip_conf_is_reported(sandbox: Sandbox) -> None:
     env = {"VIRTUAL_ENV": str(venv)}
     report = _status(sandbox, env=env)
     assert _warned(report["warnings"], str(site_conf)), report["warnings"]
-    switched = ok_json(sandbox, "use-mirror", URL, "--force", env=env)
+    switched = _ignored_json(sandbox, env)
     assert _warned(switched["warnings"], str(site_conf)), switched["warnings"]
     assert site_conf.read_text() == "[global]\nindex-url = https://venv.example/simple\n"
 
