@@ -20,9 +20,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pypi_switch.targets.base import Context
+if TYPE_CHECKING:  # the targets use this module: no import cycle at run time
+    from pypi_switch.targets.base import Context
 
 __all__ = [
     "LockTrace",
