@@ -148,3 +148,35 @@ def test_status_outside_a_project_switched_with_project_lists_its_file(
     assert str(project) in ok(sandbox, "status")
     ok(sandbox, "restore")
     assert not [t for t in ok_json(sandbox, "status")["targets"] if t["path"] == str(project)]
+
+
+def test_env_probe_picks_the_catalogues_best_or_checks_the_url(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    sandbox.write_config(
+        f'builtin_mirrors = false\ncanary = "{CANARY}"\nupstream = "{mirror.index_url}"\n'
+        f'[[mirror]]\nname = "local"\nurl = "{mirror.index_url}"\n'
+    )
+    out = ok(sandbox, "env", "--probe", "--shell", "dotenv")
+    assert out.splitlines()[0] == f"PIP_INDEX_URL={mirror.index_url}"
+    dead = "http://127.0.0.1:9/simple/"
+    refused = sandbox.run("env", dead, "--probe")  # checked, and refused with its reason
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.splitlines()[-1].startswith("pypi-switch: error: http://127.0.0.1:9/")
+    assert ok(sandbox, "env", dead).startswith(f"export PIP_INDEX_URL='{dead}'")  # no probe
+    assert not (sandbox.state_dir / "journal.json").exists()  # env never switches
+
+
+def test_use_mirror_and_status_point_a_pipenv_project_to_env(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    write(sandbox.project / "Pipfile", "[packages]\n")
+    local_mirror_config(sandbox, mirror.index_url)
+    for out in (
+        ok(sandbox, "use-mirror", mirror.index_url, "--target", "pip"),
+        ok(sandbox, "status"),
+    ):
+        told = [ln for ln in out.splitlines() if "Pipfile" in ln]
+        assert len(told) == 1 and "pypi-switch env" in told[0], out
+    out = ok(sandbox, "status", env={"PIPENV_PYPI_MIRROR": mirror.index_url})
+    assert "Pipfile" not in out
