@@ -3,7 +3,7 @@
 `mirrors` only lists the catalogue: no network stack at all. A healthy `auto` tick (cron,
 every few minutes) talks to upstream through the one transport, so it may load requests
 (its cost is measured in bench/startup_bench.py against `status`), but never a page-parsing
-stack. `status` has its own check in test_switch_status.py.
+stack nor the probing code. `status` has its own check in test_switch_status.py.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def test_healthy_auto_tick_imports_no_page_parsing_stack(
     sandbox: Sandbox, mirror: PypiServer
 ) -> None:
     sandbox.write_config(f'canary = "{CANARY}"\nupstream = "{mirror.index_url}"\n')
-    stdout, heavy = loaded(sandbox, ["auto", "--json"], PARSING)
+    probing = ("pypi_switch.choose", "pypi_switch.net.probe", "pypi_switch.vet")
+    stdout, heavy = loaded(sandbox, ["auto", "--json"], PARSING + probing)
     assert '"action": "none"' in stdout, stdout
     assert '"upstream_ok": true' in stdout, stdout
     assert heavy == ""

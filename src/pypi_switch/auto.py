@@ -335,14 +335,16 @@ def _observe_journal(journal: Journal) -> tuple[SwitchedBy, str | None, bool]:
 
 
 def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
-    from pypi_switch.choose import transport_for
+    # Not through choose.py: the healthy tick needs no probing, ranking or vetting code.
     from pypi_switch.net.deadline import Deadline
     from pypi_switch.net.health import upstream_health
+    from pypi_switch.net.transport import Transport
+    from pypi_switch.targets.pip import pip_trust
 
     settings = ctx.settings
     state = load_state(store.dir)
     switched, mirror, interrupted = _observe_journal(store.load())
-    transport = transport_for(ctx)
+    transport = Transport(pip_trust(ctx))
     # Each step its own deadline: an upstream that hangs must not leave the survey no time.
     health = upstream_health(
         settings.upstream,

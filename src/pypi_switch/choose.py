@@ -273,12 +273,11 @@ def pick(choice: Choice, *, url: str | None) -> str:
 def transport_for(ctx: Context | None) -> Transport:
     """The transport of a run, trusting what pip trusts (its config's ``cert`` included)."""
     from pypi_switch.net.transport import Transport
-    from pypi_switch.net.trust import Trust
-    from pypi_switch.targets.pip import effective_cert
+    from pypi_switch.targets.pip import pip_trust
 
     if ctx is None:
         ctx = Context(paths=Paths.from_environ(), settings=Settings(), environ=dict(os.environ))
-    return Transport(Trust.from_environ(ctx.environ, pip_cert=effective_cert(ctx)))
+    return Transport(pip_trust(ctx))
 
 
 def read_needs(settings: Settings, *, allow_missing: bool, given: bool) -> Needs | None:

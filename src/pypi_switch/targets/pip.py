@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
@@ -18,6 +19,9 @@ from pypi_switch.paths import PipLayerKind
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
 from pypi_switch.urls import host_of, is_pypi, needs_trusted_host
+
+if TYPE_CHECKING:
+    from pypi_switch.net.trust import Trust
 
 __all__ = [
     "PIP",
@@ -27,6 +31,7 @@ __all__ = [
     "is_index",
     "option_from_files",
     "pip_layers",
+    "pip_trust",
 ]
 
 
@@ -216,6 +221,14 @@ def pip_layers(ctx: Context) -> list[Layer]:
         except (SwitchError, ParseError):
             layers.append(Layer(path, kind, None))
     return layers
+
+
+def pip_trust(ctx: Context) -> Trust:
+    """The certificates pip trusts here: the system store, certifi, and the bundles that
+    ``PIP_CERT`` (or this configuration's ``cert``) and the other variables name."""
+    from pypi_switch.net.trust import Trust
+
+    return Trust.from_environ(ctx.environ, pip_cert=effective_cert(ctx))
 
 
 def effective_cert(ctx: Context, command: str = "install") -> tuple[str, str] | None:
