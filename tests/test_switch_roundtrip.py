@@ -99,3 +99,11 @@ def test_crlf_fixtures_really_hold_crlf() -> None:
         assert b"\r\n" in case.read_bytes(), case
     for case in FIXTURES.rglob("*bom*"):
         assert case.read_bytes().startswith(b"\xef\xbb\xbf"), case
+
+
+def test_cr_only_fixtures_really_hold_cr_only() -> None:
+    """Lines that end in a lone CR, nothing else (see .gitattributes)."""
+    cases = list(FIXTURES.rglob("*cr-only*"))
+    assert cases
+    for case in cases:
+        assert b"\r" in case.read_bytes() and b"\n" not in case.read_bytes(), case

@@ -1,16 +1,16 @@
 """The only module that writes configuration files.
 
 Reading resolves symlinks (the target is edited, the link stays a link) and turns every
-problem into a one-line ``SwitchError``. Targets work on text with ``\\n`` endings and no
-BOM; ``encode`` puts back the file's own line endings, BOM and missing final newline, so
-only the lines that really changed differ. Writes are atomic: a temp file in the same
-directory, fsync, ``os.replace``, with the original mode and owner.
+problem into a one-line ``SwitchError``. Targets work on the file's text without its BOM,
+with every line ending as found: ``split_lines`` cuts lines where the clients do, and a
+target keeps each line's own ending, so only the lines that really changed differ;
+``encode`` puts the BOM back. Writes are atomic: a temp file in the same directory, fsync,
+``os.replace``, with the original mode and owner.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import glob
 import hashlib
@@ -33,7 +33,9 @@ __all__ = [
     "atomic_write",
     "decode",
     "encode",
+    "line_ending",
     "missing_dirs",
+    "newline_of",
     "read_state",
     "read_toml",
     "remove_dirs",
@@ -41,12 +43,15 @@ __all__ = [
     "remove_stale_temps",
     "resolve",
     "sha256",
-    "unified_diff",
+    "split_lines",
 ]
 
 BOM = b"\xef\xbb\xbf"
 TMP_SUFFIX = ".pypi-switch-tmp"
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+# Text-mode files (configparser, pip, setuptools and buildout read them so) end a line at
+# "\r\n", "\r" or "\n"; str.splitlines would also split at \v, \f, \x1c... inside a line.
+_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 # Seconds to wait for a file another program holds open (Windows only: see _replace).
 IN_USE_PATIENCE = 2.0 if sys.platform == "win32" else 0.0
 
@@ -119,48 +124,46 @@ def read_toml(path: Path) -> dict[str, Any] | None:
 
 
 def decode(data: bytes | None, path: Path) -> str:
-    """Bytes -> text with ``\\n`` endings and no BOM ("" for an absent file)."""
+    """Bytes -> text without the BOM, line endings untouched ("" for an absent file)."""
     if data is None:
         return ""
     body = data[len(BOM) :] if data.startswith(BOM) else data
     if b"\x00" in body:
         raise SwitchError(f"{path}: not a text file (it contains NUL bytes)")
     try:
-        text = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SwitchError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    return text.replace("\r\n", "\n")
-
-
-def _split(text: str) -> list[str]:
-    return _LINE.findall(text)
 
 
 def encode(new_text: str, reference: bytes | None) -> bytes:
-    """Encode ``new_text`` the way ``reference`` (the bytes it was derived from) is written.
+    """Encode ``new_text`` as its file ``reference`` was: with its BOM if it had one."""
+    bom = BOM if reference and reference.startswith(BOM) else b""
+    return bom + new_text.encode("utf-8")
 
-    Lines equal to a reference line keep that line's own ending; new or changed lines take
-    the file's dominant ending. BOM and a missing final newline are kept.
-    """
-    if not reference:
-        return new_text.encode("utf-8")
-    bom = reference.startswith(BOM)
-    old_lines = _split(reference[len(BOM) :].decode("utf-8") if bom else reference.decode("utf-8"))
-    normal_old = [ln[:-2] + "\n" if ln.endswith("\r\n") else ln for ln in old_lines]
-    crlf = sum(ln.endswith("\r\n") for ln in old_lines)
-    newline = "\r\n" if crlf > len(old_lines) - crlf else "\n"
-    new_lines = _split(new_text)
-    out: list[str] = []
-    matcher = difflib.SequenceMatcher(None, normal_old, new_lines, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            out.extend(old_lines[i1:i2])
-        else:
-            out.extend(ln[:-1] + newline if ln.endswith("\n") else ln for ln in new_lines[j1:j2])
-    text = "".join(out)
-    if not old_lines[-1].endswith("\n") and text.endswith("\n"):
-        text = text[: -len(newline)] if text.endswith(newline) else text[:-1]
-    return (BOM if bom else b"") + text.encode("utf-8")
+
+def split_lines(text: str, *, keepends: bool = True) -> list[str]:
+    """The lines of ``text`` as the clients read them, each with its own ending or none."""
+    if keepends:
+        return _LINE.findall(text)
+    lines = _BREAK.split(text)
+    if not lines[-1]:
+        lines.pop()  # after the final line ending
+    return lines
+
+
+def line_ending(line: str) -> str:
+    """The ending ``line`` (or a whole text) finishes with: "\r\n", "\r", "\n" or ""."""
+    if line.endswith("\n"):
+        return "\r\n" if line.endswith("\r\n") else "\n"
+    return "\r" if line.endswith("\r") else ""
+
+
+def newline_of(text: str) -> str:
+    """The most common line ending of ``text``, for the lines added to it ("\n" if none)."""
+    crlf = text.count("\r\n")
+    counts = {"\n": text.count("\n") - crlf, "\r\n": crlf, "\r": text.count("\r") - crlf}
+    return max(counts, key=lambda e: counts[e])
 
 
 def missing_dirs(path: Path) -> list[Path]:
@@ -280,14 +283,3 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def unified_diff(path: Path, old: str, new: str) -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=str(path),
-            tofile=str(path),
-        )
-    )

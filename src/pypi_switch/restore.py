@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pypi_switch.diff import unified_diff
 from pypi_switch.edit import (
     atomic_write,
     decode,
@@ -20,7 +21,6 @@ from pypi_switch.edit import (
     read_state,
     remove_dirs,
     remove_file,
-    unified_diff,
 )
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import FileRecord, StateStore, settle

@@ -14,7 +14,7 @@ from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Journal, Mode, StateStore
 from pypi_switch.targets import TARGETS, all_warnings, choose_targets
 from pypi_switch.targets.base import Context, FileSpec, ParseError, Target
-from pypi_switch.targets.pip import is_index, option_from_files
+from pypi_switch.targets.pip import INDEX, option_from_files
 from pypi_switch.traces import LockTrace, context_dirs, holding
 from pypi_switch.urls import same_index
 
@@ -140,5 +140,5 @@ def effective_index(ctx: Context, command: str = "install") -> EffectiveIndex:
     """The index ``pip <command>`` uses, computed the way pip layers its configuration."""
     if ctx.environ.get("PIP_INDEX_URL"):
         return EffectiveIndex(ctx.environ["PIP_INDEX_URL"], "PIP_INDEX_URL")
-    found = option_from_files(ctx, is_index, command)
+    found = option_from_files(ctx, INDEX, command)
     return EffectiveIndex(*found) if found else EffectiveIndex(DEFAULT_INDEX, "pip's default")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pypi_switch.diff import unified_diff
 from pypi_switch.edit import (
     FileState,
     atomic_write,
@@ -26,7 +27,6 @@ from pypi_switch.edit import (
     remove_file,
     resolve,
     sha256,
-    unified_diff,
 )
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import FileRecord, Journal, Mode, StateStore, Written, now_iso, settle

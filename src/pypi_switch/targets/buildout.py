@@ -11,33 +11,38 @@ from pathlib import Path
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
+from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget
 
-__all__ = ["BUILDOUT", "PROJECT", "BuildoutTarget", "ProjectTarget", "project_files"]
+__all__ = [
+    "BUILDOUT",
+    "BUILDOUT_KEYS",
+    "PROJECT",
+    "BuildoutTarget",
+    "ProjectTarget",
+    "project_files",
+]
 
-
-def _is_index(key: str) -> bool:
-    return key.strip() == "index"
+# buildout's keys are case-sensitive and nothing like ``%`` is interpolated; only
+# ``${section:option}`` is substituted, and nothing in a value can escape it.
+BUILDOUT_KEYS = Dialect(name=str.strip)
 
 
 class BuildoutTarget(IniTarget):
     name = "buildout"
     section = "buildout"
-
-    def key_match(self, key: str) -> KeyMatch:
-        wanted = key.strip()
-        return lambda k: k.strip() == wanted
-
-    def index_match(self) -> KeyMatch:
-        return _is_index
+    option = "index"
+    dialect = BUILDOUT_KEYS
 
     def files(self, ctx: Context) -> list[FileSpec]:
         return [FileSpec(ctx.paths.buildout_default)]
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = IniDoc(text)
-        changes = doc.ensure("buildout", _is_index, "index", url)
-        return Edit(doc.text, tuple(changes))
+        if "${" in url:
+            raise SwitchError(
+                f"{url}: buildout would read '${{' in it as a reference to another option; "
+                "pass the URL with '{' percent-encoded (%7B)"
+            )
+        return super().plan(spec, text, url)
 
     def warnings(self, ctx: Context) -> list[str]:
         if not ctx.projects:
@@ -104,14 +109,14 @@ def project_files(
 def _read_doc(path: Path) -> IniDoc | None:
     try:
         state = read_state(path)
-        return IniDoc(decode(state.data, path)) if state.data is not None else None
+        return IniDoc(decode(state.data, path), BUILDOUT_KEYS) if state.data is not None else None
     except (SwitchError, ParseError):
         return None
 
 
 def _index_in(path: Path) -> str | None:
     doc = _read_doc(path)
-    return doc.get("buildout", _is_index) if doc else None
+    return doc.get("buildout", "index") if doc else None
 
 
 def _extends_with_index(project: Path, depth: int = 0) -> list[tuple[Path, str]]:
@@ -120,7 +125,7 @@ def _extends_with_index(project: Path, depth: int = 0) -> list[tuple[Path, str]]
     if doc is None or depth > 20:
         return []
     out: list[tuple[Path, str]] = []
-    for ref in (doc.get("buildout", lambda k: k.strip() == "extends") or "").split():
+    for ref in (doc.get("buildout", "extends") or "").split():
         if "://" in ref or "${" in ref:
             continue  # remote or computed: buildout resolves it, we cannot
         base = (project.parent / ref).resolve()

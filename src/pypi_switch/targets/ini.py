@@ -1,204 +1,312 @@
 """Minimal, line-exact edits of INI files (pip.conf, .pydistutils.cfg, buildout files).
 
-configupdater parses the file and tells where each section and option stands; the edit
-itself splices only the option's own lines, so the key's spelling, indentation, separator
-and spacing, every comment and every other line stay exactly as the user wrote them
-(configupdater would re-space a changed option line).
+The file is read the way the clients read it: lines split at ``\\r\\n``, ``\\r`` or ``\\n``
+(text-mode files), then configparser's own rules and patterns (comment prefixes, a value
+continued by deeper indentation, blank lines inside a value, duplicates refused). An edit
+splices only the lines of one option and re-reads only that section, so the key's
+spelling, separator and spacing, each line's own ending, every comment and every other
+line stay exactly as the user wrote them.
+
+The reading is hand-written rather than done by configupdater, which builds a tree of
+every block: 5 to 8 s for a 10 MB file, where this takes a fraction of a second
+(``bench/switch_size_bench.py``). tests/test_ini.py holds it to configparser's reading of
+the same files.
 """
 
 from __future__ import annotations
 
 import configparser
+import contextlib
+import functools
+import gc
+import itertools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from configupdater import ConfigUpdater
-from configupdater.block import Block
-from configupdater.option import Option
-from configupdater.section import Section
-
+from pypi_switch.edit import line_ending, newline_of, split_lines
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 
-__all__ = ["IniDoc", "IniTarget", "KeyMatch"]
+__all__ = ["Dialect", "IniDoc", "IniTarget", "Option"]
 
-KeyMatch = Callable[[str], bool]
+_SECTION = configparser.RawConfigParser.SECTCRE
+_OPTION = configparser.RawConfigParser.OPTCRE
+_COMMENT = "#;"  # configparser's default comment prefixes; no inline comments
 _PREFIX = re.compile(r"^(?P<prefix>.*?[=:][ \t]*)(?P<value>.*)$")
 
 
 @dataclass(frozen=True)
-class _Opt:
-    section: str
-    key: str
-    value: str
-    start: int  # first line index
-    end: int  # one past its last non-blank line
+class Dialect:
+    """How one client reads its INI files.
+
+    ``name``: the option a key as written stands for (pip: ``--Index_URL`` is
+    ``index-url``). ``duplicate``: keys equal under it may not appear twice in a section
+    (configparser's ``optionxform``). ``percent``: values go through ``%`` interpolation,
+    so a literal ``%`` is written ``%%``.
+    """
+
+    name: Callable[[str], str]
+    duplicate: Callable[[str], str] = str.lower
+    percent: bool = False
+
+    def escape(self, value: str) -> str:
+        return value.replace("%", "%%") if self.percent else value
+
+    def unescape(self, raw: str) -> str:
+        return raw.replace("%%", "%") if self.percent else raw
 
 
-@dataclass(frozen=True)
-class _Sec:
-    name: str
-    header: int
-    end: int  # one past its last line
-    options: tuple[_Opt, ...]
+class Option(NamedTuple):
+    key: str  # as written
+    name: str  # as the client names it
+    value: str  # as written, continuation lines joined by "\n"
+    start: int  # its first line, counted from the section header
+    end: int  # one past the last line holding part of its value
 
 
-def _parse(text: str) -> ConfigUpdater:
-    updater = ConfigUpdater()
+class _Section(NamedTuple):
+    name: str | None  # None: the lines before the first header (or a section dropped)
+    lines: tuple[str, ...]
+    options: tuple[Option, ...]
+
+
+class _Scan(NamedTuple):
+    sections: tuple[_Section, ...]  # the first one holds the lines before any header
+    newline: str  # the file's most common line ending, for the lines pypi-switch adds
+    final_newline: bool  # whether the text ends with a line ending (or is empty)
+
+
+def _read(lines: Sequence[str], dialect: Dialect, *, strict: bool = True) -> list[_Section]:
+    """Cut ``lines`` into sections with their options, as configparser reads them."""
+    sections: list[_Section] = []
+    seen: set[str] = set()
+    name: str | None = None
+    begin = 0
+    options: list[Option] = []
+    keys: set[str] = set()
+    key = canon = ""  # the option being read, as written and as named ("" when none)
+    parts: list[str] = []
+    start = end = indent = 0
+    same_rule = dialect.duplicate is dialect.name
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            if key:
+                parts.append("")  # part of the value if an indented line follows
+            continue
+        if text[0] in _COMMENT:
+            continue
+        lead = 0 if line[0] == text[0] else len(line) - len(line.lstrip())
+        if key:
+            if lead > indent:
+                parts.append(text)
+                end = i + 1
+                continue
+            value = "\n".join(parts).strip() if len(parts) > 1 else parts[0]
+            options.append(Option(key, canon, value, start - begin, end - begin))
+            key = ""
+        indent = lead
+        header = _SECTION.match(text) if text[0] == "[" else None
+        if header:
+            sections.append(_Section(name, tuple(lines[begin:i]), tuple(options)))
+            name, begin, options, keys = header.group("header"), i, [], set()
+            if strict and name in seen:
+                raise ParseError(f"section [{name}] appears twice (line {i + 1})")
+            seen.add(name)
+            continue
+        if name is None:
+            raise ParseError(f"no section header before the first option (line {i + 1})")
+        found = _OPTION.match(text)
+        if not found or not found.group("option"):
+            raise ParseError(f"line {i + 1} is not a section header, an option or a comment")
+        key, value = found.group("option", "value")
+        key = key.rstrip()
+        canon = dialect.name(key)
+        if strict:
+            same = canon if same_rule else dialect.duplicate(key)
+            if same in keys:
+                raise ParseError(f"option {key!r} appears twice in section [{name}] (line {i + 1})")
+            keys.add(same)
+        parts, start, end = [value.strip()], i, i + 1
+    if key:
+        value = "\n".join(parts).strip()
+        options.append(Option(key, canon, value, start - begin, end - begin))
+    sections.append(_Section(name, tuple(lines[begin:]), tuple(options)))
+    return sections
+
+
+# The engine reads one file for its target list, its warnings, its plan and the check of
+# the planned text: the same text is read once.
+@functools.lru_cache(maxsize=4)
+def _scan(text: str, dialect: Dialect) -> _Scan:
+    lines = split_lines(text)
+    with _no_collection():
+        sections = tuple(_read(lines, dialect))
+    return _Scan(sections, newline_of(text), not lines or bool(line_ending(lines[-1])))
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """Reading makes objects per line and none form a cycle; the collector's full passes,
+    each over a heap that grows with the file, would make the reading quadratic."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        updater.read_string(text)
-    except configparser.MissingSectionHeaderError:
-        raise ParseError("no section header before the first option") from None
-    except configparser.DuplicateOptionError as exc:
-        raise ParseError(
-            f"option {exc.option!r} appears twice in section [{exc.section}] (line {exc.lineno})"
-        ) from None
-    except configparser.DuplicateSectionError as exc:
-        raise ParseError(f"section [{exc.section}] appears twice (line {exc.lineno})") from None
-    except configparser.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ParseError(f"not a valid INI file: {first}") from None
-    return updater
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class IniDoc:
-    """An INI text with line-level edits; re-parsed after every edit (the files are tiny)."""
+    """An INI text, read once; each edit re-reads only the section it changed."""
 
-    def __init__(self, text: str) -> None:
-        self.lines: list[str] = re.findall(r"[^\n]*\n|[^\n]+", text)
-        self._scan()
+    def __init__(self, text: str, dialect: Dialect) -> None:
+        scan = _scan(text, dialect)
+        self.dialect = dialect
+        self._sections = list(scan.sections)
+        self._index = {s.name: i for i, s in enumerate(self._sections) if s.name is not None}
+        self._newline = scan.newline
+        self._final_newline = scan.final_newline
 
     @property
     def text(self) -> str:
-        return "".join(self.lines)
-
-    def _scan(self) -> None:
-        updater = _parse(self.text)
-        sections: list[_Sec] = []
-        line = 0
-        for block in updater.iter_blocks():
-            if isinstance(block, Section):
-                header = line
-                line += len(block.lines)
-                options: list[_Opt] = []
-                for child in block.iter_blocks():
-                    n = len(_lines(child))
-                    if isinstance(child, Option):
-                        end = line + n
-                        while end > line + 1 and not self.lines[end - 1].strip():
-                            end -= 1
-                        value = (child.value or "").strip()
-                        options.append(_Opt(block.name, child.raw_key, value, line, end))
-                    line += n
-                sections.append(_Sec(block.name, header, line, tuple(options)))
-            else:
-                line += len(_lines(block))
-        if line != len(self.lines):  # pragma: no cover - would be a configupdater change
-            raise ParseError("could not map the file's lines")
-        self._sections = sections
+        text = "".join(itertools.chain.from_iterable(s.lines for s in self._sections))
+        if not self._final_newline:
+            text = text[: len(text) - len(line_ending(text))]  # as the user left it
+        return text
 
     # -- queries ---------------------------------------------------------------------------
     def section_names(self) -> list[str]:
-        return [s.name for s in self._sections]
+        return list(self._index)
 
-    def _section(self, name: str) -> _Sec | None:
-        return next((s for s in self._sections if s.name == name), None)
+    def options(self, section: str, name: str | None = None) -> list[Option]:
+        """The options of ``section`` (those the client reads as ``name``, if given)."""
+        at = self._index.get(section)
+        if at is None:
+            return []
+        if name is None:
+            return list(self._sections[at].options)
+        wanted = self.dialect.name(name)
+        return [o for o in self._sections[at].options if o.name == wanted]
 
-    def options(self, section: str, match: KeyMatch) -> list[_Opt]:
-        sec = self._section(section)
-        return [o for o in sec.options if match(o.key)] if sec else []
-
-    def get(self, section: str, match: KeyMatch) -> str | None:
-        found = self.options(section, match)
-        return found[-1].value if found else None
+    def get(self, section: str, name: str) -> str | None:
+        """The value the client reads for option ``name`` (the last one set wins)."""
+        found = self.options(section, name)
+        return self.dialect.unescape(found[-1].value) if found else None
 
     # -- edits -----------------------------------------------------------------------------
-    def update(self, section: str, match: KeyMatch, value: str) -> list[Change]:
-        """Set every existing matching option of ``section`` to ``value``."""
+    def update(self, section: str, name: str, value: str) -> list[Change]:
+        """Set every existing option ``name`` of ``section`` to ``value``."""
+        raw = self.dialect.escape(value)
         changes = []
-        for opt in self.options(section, match):
-            if opt.value == value:
-                continue
-            self._replace_value(opt, value)
-            changes.append(Change(section, opt.key, opt.value, value))
+        for n in range(len(self.options(section, name))):
+            opt = self.options(section, name)[n]  # where it stands after the previous edit
+            if opt.value != raw:
+                self._replace_value(section, opt, raw)
+                changes.append(Change(section, opt.key, opt.value, raw))
         return changes
 
-    def ensure(self, section: str, match: KeyMatch, key: str, value: str) -> list[Change]:
-        """Set the matching options of ``section``, adding ``key`` (and the section) if none."""
-        if self.options(section, match):
-            return self.update(section, match, value)
-        sec = self._section(section)
-        if sec is None:
-            self._append_section(section, [f"{key} = {value}\n"])
-            return [Change(section, key, None, value, section_added=True)]
-        at = sec.options[-1].end if sec.options else sec.header + 1
-        self._insert(at, [f"{key} = {value}\n"])
-        return [Change(section, key, None, value)]
+    def ensure(self, section: str, name: str, key: str, value: str) -> list[Change]:
+        """Set option ``name`` of ``section``, adding it as ``key`` (and the section) if absent."""
+        if self.options(section, name):
+            return self.update(section, name, value)
+        raw = self.dialect.escape(value)
+        at = self._index.get(section)
+        if at is None:
+            self._append_section(section, f"{key} = {raw}{self._newline}")
+            return [Change(section, key, None, raw, section_added=True)]
+        options = self._sections[at].options
+        after = options[-1].end if options else 1
+        self._splice(section, after, after, [f"{key} = {raw}{self._newline}"])
+        return [Change(section, key, None, raw)]
 
-    def revert(self, changes: Iterable[Change], match_for: Callable[[str], KeyMatch]) -> None:
+    def revert(self, changes: Iterable[Change]) -> None:
         """Undo ``changes`` where the value is still the one pypi-switch wrote."""
         for change in reversed(list(changes)):
-            match = match_for(change.key)
-            for opt in self.options(change.section, match):
+            for opt in self.options(change.section, change.key):
                 if opt.key != change.key or opt.value != change.new:
                     continue  # the user changed it since: theirs stays
                 if change.old is None:
-                    del self.lines[opt.start : opt.end]
-                    self._scan()
+                    self._splice(change.section, opt.start, opt.end, [])
                 else:
-                    self._replace_value(opt, change.old)
+                    self._replace_value(change.section, opt, change.old)
                 break
             if change.section_added:
                 self._drop_if_empty(change.section)
 
-    def _replace_value(self, opt: _Opt, value: str) -> None:
-        first = self.lines[opt.start]
-        ending = "\n" if first.endswith("\n") else ""
-        m = _PREFIX.match(first.rstrip("\n"))
+    def _replace_value(self, section: str, opt: Option, raw: str) -> None:
+        at = self._index[section]
+        first = self._sections[at].lines[opt.start]
+        ending = line_ending(first)
+        m = _PREFIX.match(first[: len(first) - len(ending)])
         assert m is not None  # an option line always has its separator
         prefix = m.group("prefix")
         if not m.group("value").strip() and not prefix[-1].isspace():
             prefix += " "  # the old value stood on continuation lines
-        tail = "\n" if ending or opt.end < len(self.lines) else ""
-        self.lines[opt.start : opt.end] = [f"{prefix}{value}{tail}"]
-        self._scan()
+        head, *more = raw.split("\n")
+        ending = ending or self._newline
+        new = [f"{prefix}{head}{ending}", *(f"    {part}{ending}" for part in more)]
+        if len(new) == 1 and opt.end == opt.start + 1 and raw == raw.strip():
+            # One line for one line: reading it again would give just this (fast for the
+            # file with thousands of sections, each edited).
+            sec = self._sections[at]
+            lines = (*sec.lines[: opt.start], new[0], *sec.lines[opt.end :])
+            options = tuple(o._replace(value=raw) if o is opt else o for o in sec.options)
+            self._sections[at] = _Section(sec.name, lines, options)
+            return
+        self._splice(section, opt.start, opt.end, new)
 
-    def _insert(self, at: int, new: list[str]) -> None:
-        if at > 0 and not self.lines[at - 1].endswith("\n"):
-            self.lines[at - 1] += "\n"
-        self.lines[at:at] = new
-        self._scan()
+    def _splice(self, section: str, start: int, end: int, new: list[str]) -> None:
+        """Replace lines ``start:end`` of ``section`` (counted from its header) with ``new``."""
+        at = self._index[section]
+        lines = list(self._sections[at].lines)
+        if new and 0 < start == len(lines) and not line_ending(lines[-1]):
+            lines[-1] += self._newline
+        lines[start:end] = new
+        (read,) = _read(lines, self.dialect, strict=False)[1:]
+        self._sections[at] = read
 
-    def _append_section(self, name: str, body: list[str]) -> None:
-        if self.lines and not self.lines[-1].endswith("\n"):
-            self.lines[-1] += "\n"
-        if self.lines and self.lines[-1].strip():
-            self.lines.append("\n")
-        self.lines.extend([f"[{name}]\n", *body])
-        self._scan()
+    def _append_section(self, name: str, body: str) -> None:
+        last = self._last_lines()
+        if last is not None:
+            at, lines = last
+            if not line_ending(lines[-1]):
+                lines[-1] += self._newline
+            if lines[-1].strip():
+                lines.append(self._newline)
+            self._sections[at] = _Section(
+                self._sections[at].name, tuple(lines), self._sections[at].options
+            )
+        self._index[name] = len(self._sections)
+        self._sections.append(_Section(name, (), ()))
+        self._splice(name, 0, 0, [f"[{name}]{self._newline}", body])
 
     def _drop_if_empty(self, name: str) -> None:
-        sec = self._section(name)
-        if sec is None or sec.options:
+        at = self._index.get(name)
+        if at is None or self._sections[at].options:
             return
-        if any(ln.strip() for ln in self.lines[sec.header + 1 : sec.end]):
+        if any(ln.strip() for ln in self._sections[at].lines[1:]):
             return  # the user wrote comments there: keep the section
-        start, end = sec.header, sec.end
-        at_end = end >= len(self.lines)
-        if (
-            at_end
-            and start >= 2
-            and not self.lines[start - 1].strip()
-            and self.lines[start - 2].strip()
-        ):
-            start -= 1  # the blank line that was added before the section
-        del self.lines[start:end]
-        self._scan()
+        del self._index[name]
+        self._sections[at] = _Section(None, (), ())
+        last = self._last_lines()
+        if last is None or last[0] > at:
+            return
+        before, lines = last
+        if len(lines) >= 2 and not lines[-1].strip() and lines[-2].strip():
+            # the blank line that was added before the section
+            self._sections[before] = _Section(
+                self._sections[before].name, tuple(lines[:-1]), self._sections[before].options
+            )
 
-
-def _lines(block: Block) -> list[str]:
-    lines: list[str] = getattr(block, "lines", [])
-    return lines
+    def _last_lines(self) -> tuple[int, list[str]] | None:
+        """The last section that holds lines: its position and its lines."""
+        for at in range(len(self._sections) - 1, -1, -1):
+            if self._sections[at].lines:
+                return at, list(self._sections[at].lines)
+        return None
 
 
 class IniTarget:
@@ -206,27 +314,27 @@ class IniTarget:
 
     name = ""
     section = ""
+    option = ""  # the index option, as the client names it
+    dialect = Dialect(name=str.strip)
 
     def default_enabled(self, ctx: Context) -> bool:
         return True  # the classic files: every Python has pip, setuptools reads its file
 
-    def key_match(self, key: str) -> KeyMatch:
-        """Which option keys belong to the same family as ``key`` (the index option)."""
-        raise NotImplementedError
-
-    def index_match(self) -> KeyMatch:
-        raise NotImplementedError
+    def doc(self, text: str) -> IniDoc:
+        return IniDoc(text, self.dialect)
 
     def parse(self, text: str) -> None:
-        IniDoc(text)
+        self.doc(text)
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        return IniDoc(text).get(self.section, self.index_match())
+        return self.doc(text).get(self.section, self.option)
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
-        doc = IniDoc(text)
-        doc.revert(changes, self.key_match)
+        doc = self.doc(text)
+        doc.revert(changes)
         return doc.text
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        raise NotImplementedError
+        doc = self.doc(text)
+        changes = doc.ensure(self.section, self.option, self.option, url)
+        return Edit(doc.text, tuple(changes))

@@ -12,7 +12,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from pypi_switch.edit import read_toml
+from pypi_switch.edit import read_toml, split_lines
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
@@ -143,7 +143,7 @@ class PdmTarget:
 
 def _bare_table(text: str) -> bool:
     """``[pypi]`` holds nothing, not even a comment of the user's."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     starts = [i for i, ln in enumerate(lines) if ln.strip() == f"[{TABLE}]"]
     if len(starts) != 1:
         return False

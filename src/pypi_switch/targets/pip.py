@@ -17,54 +17,41 @@ from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.paths import PipLayerKind
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
+from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget
 from pypi_switch.urls import host_of, is_pypi, needs_trusted_host
 
 if TYPE_CHECKING:
     from pypi_switch.net.trust import Trust
 
 __all__ = [
+    "INDEX",
     "PIP",
+    "PIP_KEYS",
     "Layer",
     "PipTarget",
     "effective_cert",
-    "is_index",
     "option_from_files",
     "pip_layers",
     "pip_trust",
 ]
 
-
-def _norm(key: str) -> str:
-    return key.strip().lower().replace("_", "-")
+INDEX = "index-url"
 
 
-def is_index(key: str) -> bool:
-    return _norm(key) == "index-url"
+def _option_name(key: str) -> str:
+    """pip's own ``_normalize_name``: ``--Index_URL`` sets ``index-url``."""
+    return key.lower().replace("_", "-").removeprefix("--")
 
 
-def _is_trusted(key: str) -> bool:
-    return _norm(key) == "trusted-host"
-
-
-def _is_extra(key: str) -> bool:
-    return _norm(key) == "extra-index-url"
-
-
-def _is_cert(key: str) -> bool:
-    return _norm(key) == "cert"
+# pip's parser applies the same normalisation before refusing a repeated option.
+PIP_KEYS = Dialect(name=_option_name, duplicate=_option_name)
 
 
 class PipTarget(IniTarget):
     name = "pip"
     section = "global"
-
-    def key_match(self, key: str) -> KeyMatch:
-        wanted = _norm(key)
-        return lambda k: _norm(k) == wanted
-
-    def index_match(self) -> KeyMatch:
-        return is_index
+    option = INDEX
+    dialect = PIP_KEYS
 
     def files(self, ctx: Context) -> list[FileSpec]:
         # The legacy file is the one pypi-switch owns; the XDG file is only corrected.
@@ -75,7 +62,7 @@ class PipTarget(IniTarget):
             for layer in pip_layers(ctx)
             if layer.kind == "global" and layer.doc is not None
             for section in layer.doc.section_names()
-            if section != "global" and layer.doc.options(section, is_index)
+            if section != "global" and layer.doc.options(section, INDEX)
         }
         return [
             FileSpec(ctx.paths.pip_legacy, sections=tuple(sorted(shadowing))),
@@ -83,31 +70,31 @@ class PipTarget(IniTarget):
         ]
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        doc = IniDoc(text)
-        found = doc.get("global", is_index)
+        doc = self.doc(text)
+        found = doc.get("global", INDEX)
         if found is None:
             for name in doc.section_names():
-                found = found or doc.get(name, is_index)
+                found = found or doc.get(name, INDEX)
         return found
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = IniDoc(text)
+        doc = self.doc(text)
         changes: list[Change] = []
         if spec.create:
-            changes += doc.ensure("global", is_index, "index-url", url)
+            changes += doc.ensure("global", INDEX, INDEX, url)
         for name in spec.sections:
-            changes += doc.ensure(name, is_index, "index-url", url)
+            changes += doc.ensure(name, INDEX, INDEX, url)
         for name in doc.section_names():
             if (spec.create and name == "global") or name in spec.sections:
                 continue
-            changes += doc.update(name, is_index, url)
+            changes += doc.update(name, INDEX, url)
         if spec.create and needs_trusted_host(url):
             host = host_of(url)
-            trusted = doc.get("global", _is_trusted)
+            trusted = doc.get("global", "trusted-host")
             if trusted is None:
-                changes += doc.ensure("global", _is_trusted, "trusted-host", host)
+                changes += doc.ensure("global", "trusted-host", "trusted-host", host)
             elif host not in trusted.split():
-                changes += doc.update("global", _is_trusted, f"{trusted} {host}".strip())
+                changes += doc.update("global", "trusted-host", f"{trusted} {host}".strip())
         return Edit(doc.text, tuple(changes))
 
     def warnings(self, ctx: Context) -> list[str]:
@@ -140,7 +127,7 @@ class PipTarget(IniTarget):
             if doc is None:
                 continue
             for section in doc.section_names():
-                for opt in doc.options(section, _is_extra):
+                for opt in doc.options(section, "extra-index-url"):
                     if any(is_pypi(u) for u in opt.value.split()):
                         out.append(
                             f"{ctx.paths.show(layer.path)} [{section}] {opt.key} still points "
@@ -150,7 +137,7 @@ class PipTarget(IniTarget):
             # A global file's sections are countered in ~/.pip/pip.conf (see files()).
             if layer.kind in ("site", "env-file"):
                 for section in doc.section_names():
-                    if doc.options(section, is_index):
+                    if doc.options(section, INDEX):
                         out.append(
                             f"{ctx.paths.show(layer.path)} [{section}] sets index-url and "
                             f"overrides {ctx.paths.show(ctx.paths.pip_legacy)}"
@@ -175,16 +162,16 @@ def _venv_warnings(ctx: Context) -> list[str]:
             conf = venv / "pip.conf"
             try:
                 state = read_state(conf)
-                doc = IniDoc(decode(state.data, conf)) if state.data is not None else None
+                doc = IniDoc(decode(state.data, conf), PIP_KEYS) if state.data else None
             except (SwitchError, ParseError):
                 continue
             if doc is None:
                 continue
-            sections = [s for s in doc.section_names() if doc.options(s, is_index)]
+            sections = [s for s in doc.section_names() if doc.options(s, INDEX)]
             extras = [
                 s
                 for s in doc.section_names()
-                for opt in doc.options(s, _is_extra)
+                for opt in doc.options(s, "extra-index-url")
                 if any(is_pypi(u) for u in opt.value.split())
             ]
             show = ctx.paths.show
@@ -217,7 +204,7 @@ def pip_layers(ctx: Context) -> list[Layer]:
             state = read_state(path)
             if state.data is None:
                 continue
-            layers.append(Layer(path, kind, IniDoc(decode(state.data, path))))
+            layers.append(Layer(path, kind, IniDoc(decode(state.data, path), PIP_KEYS)))
         except (SwitchError, ParseError):
             layers.append(Layer(path, kind, None))
     return layers
@@ -236,17 +223,18 @@ def effective_cert(ctx: Context, command: str = "install") -> tuple[str, str] | 
 
     ``PIP_CERT`` is left to the caller (the transport reads it beside the other variables).
     """
-    found = option_from_files(ctx, _is_cert, command)
+    found = option_from_files(ctx, "cert", command)
     return (found[1], found[0]) if found else None
 
 
-def option_from_files(ctx: Context, match: KeyMatch, command: str) -> tuple[str, str] | None:
-    """(value, where) of the option ``pip <command>`` would use, from its config files alone:
-    a command section beats ``[global]`` from any file, a later file beats an earlier one."""
+def option_from_files(ctx: Context, option: str, command: str) -> tuple[str, str] | None:
+    """(value, where) of ``option`` as ``pip <command>`` would use it, from its config files
+    alone: a command section beats ``[global]`` from any file, a later file beats an earlier
+    one; keys are matched the way pip names them (``--index_url`` is ``index-url``)."""
     found: tuple[str, str] | None = None
     for section in ("global", command):
         for layer in pip_layers(ctx):
-            value = layer.doc.get(section, match) if layer.doc else None
+            value = layer.doc.get(section, option) if layer.doc else None
             if value:
                 found = (value, f"{ctx.paths.show(layer.path)} [{section}]")
     return found

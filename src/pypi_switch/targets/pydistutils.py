@@ -2,54 +2,50 @@
 
 setuptools still reads this file (``Distribution.parse_config_files``) for legacy
 ``setup_requires`` and old bootstraps. The key is written with an underscore: the dashed
-spelling makes setuptools warn.
+spelling makes setuptools warn. setuptools reads values through ``%`` interpolation, so
+a ``%`` of the URL (``p%40ss``) is written ``%%``.
 """
 
 from __future__ import annotations
 
-from pypi_switch.targets.base import Context, Edit, FileSpec
-from pypi_switch.targets.ini import IniDoc, IniTarget, KeyMatch
+from pypi_switch.edit import decode, read_state
+from pypi_switch.errors import SwitchError
+from pypi_switch.targets.base import Context, FileSpec, ParseError
+from pypi_switch.targets.ini import Dialect, IniTarget
 
-__all__ = ["PYDISTUTILS", "PydistutilsTarget"]
+__all__ = ["PYDISTUTILS", "SETUPTOOLS_KEYS", "PydistutilsTarget"]
 
 
-def _norm(key: str) -> str:
-    return key.strip().lower().replace("-", "_")
+def _option_name(key: str) -> str:
+    """What setuptools makes of a key: lowercase, with underscores (both with a warning)."""
+    return key.lower().replace("-", "_")
+
+
+SETUPTOOLS_KEYS = Dialect(name=_option_name, percent=True)
 
 
 class PydistutilsTarget(IniTarget):
     name = "pydistutils"
     section = "easy_install"
-
-    def key_match(self, key: str) -> KeyMatch:
-        wanted = _norm(key)
-        return lambda k: _norm(k) == wanted
-
-    def index_match(self) -> KeyMatch:
-        return self.key_match("index_url")
+    option = "index_url"
+    dialect = SETUPTOOLS_KEYS
 
     def files(self, ctx: Context) -> list[FileSpec]:
         return [FileSpec(ctx.paths.pydistutils)]
 
-    def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = IniDoc(text)
-        changes = doc.ensure(self.section, self.index_match(), "index_url", url)
-        return Edit(doc.text, tuple(changes))
-
     def warnings(self, ctx: Context) -> list[str]:
         out = []
         user = ctx.paths.show(ctx.paths.pydistutils)
-        for name in ("setup.cfg",):
-            local = ctx.paths.cwd / name
-            try:
-                text = local.read_text(encoding="utf-8")
-                if IniDoc(text).get(self.section, self.index_match()):
-                    out.append(
-                        f"{ctx.paths.show(local)} sets [easy_install] index_url and "
-                        f"overrides {user}"
-                    )
-            except Exception:
-                continue
+        local = ctx.paths.cwd / "setup.cfg"
+        try:
+            state = read_state(local)
+            index = self.current(FileSpec(local), decode(state.data, local))
+        except (SwitchError, ParseError):
+            index = None  # setuptools itself will say what is wrong with that file
+        if index:
+            out.append(
+                f"{ctx.paths.show(local)} sets [easy_install] index_url and overrides {user}"
+            )
         extra = ctx.environ.get("DIST_EXTRA_CONFIG")
         if extra:
             out.append(f"DIST_EXTRA_CONFIG={extra}: setuptools reads it after {user}")

@@ -6,12 +6,13 @@ without an edit. So every edit here is checked twice: tomlkit is used only when 
 round-trips the text, otherwise a line-level splice of the one assignment does the job;
 and the new text must parse (tomllib, as strict as uv) to exactly the data expected.
 A table pypi-switch adds is appended as a text block, so that removing it gives back the
-original bytes.
+original bytes. Edits work on ``\\n`` endings; ``text`` gives the file's own endings back.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import re
 import tomllib
@@ -24,6 +25,7 @@ import tomlkit.exceptions
 from tomlkit.items import Array, InlineTable, Item, String, StringType, Table
 from tomlkit.toml_document import TOMLDocument
 
+from pypi_switch.edit import line_ending, newline_of, split_lines
 from pypi_switch.targets.base import ParseError
 
 __all__ = [
@@ -71,8 +73,14 @@ class TomlText:
     """A TOML text and its data; every edit keeps the text's layout or raises ParseError."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.data = _load(text)
+        self._original = text
+        self._text = text.replace("\r\n", "\n")
+        self.data = _load(self._text)
+
+    @property
+    def text(self) -> str:
+        """The text as it now stands, with the file's own line endings."""
+        return _with_endings(self._text, self._original)
 
     def get(self, path: KeyPath) -> Any:
         node: Any = self.data
@@ -96,7 +104,7 @@ class TomlText:
             old = parent.get(key) if hasattr(parent, "get") else None
             parent[key] = _like(value, old)
 
-        self._apply(expect, with_tomlkit, lambda: _LineDoc(self.text).set(path, value))
+        self._apply(expect, with_tomlkit, lambda: _LineDoc(self._text).set(path, value))
 
     def delete(self, path: KeyPath) -> None:
         """Remove a key, or one entry of an array (of tables)."""
@@ -107,7 +115,7 @@ class TomlText:
         def with_tomlkit(doc: TOMLDocument) -> None:
             del _tk_get(doc, path[:-1])[path[-1]]
 
-        self._apply(expect, with_tomlkit, lambda: _LineDoc(self.text).delete(path))
+        self._apply(expect, with_tomlkit, lambda: _LineDoc(self._text).delete(path))
 
     def append_inline(self, path: KeyPath, items: list[tuple[str, Scalar]]) -> None:
         """Append an inline table to the inline array at ``path``."""
@@ -129,9 +137,9 @@ class TomlText:
         A blank line separates it from what precedes; the file's trailing newlines (or
         their absence) stay after the block, so :meth:`remove_table` can cut it out exactly.
         """
-        m = re.search(r"\n*\Z", self.text)
+        m = re.search(r"\n*\Z", self._text)
         assert m is not None
-        head, tail = self.text[: m.start()], self.text[m.start() :]
+        head, tail = self._text[: m.start()], self._text[m.start() :]
         block = _block(header, items)
         new = f"{head}\n\n{block}{tail}" if head else f"{block}\n"
         *parents, name = header.strip("[]").split(".")
@@ -156,8 +164,8 @@ class TomlText:
         """
         block = _block(header, items)
         entry = {k: _data(v) for k, v in items}
-        for start, end in reversed(list(_spans(self.text, block, whole=whole))):
-            new = self.text[:start] + self.text[end:]
+        for start, end in reversed(list(_spans(self._text, block, whole=whole))):
+            new = self._text[:start] + self._text[end:]
             # A parent table only the block implied ([plugins] for [plugins.x]) goes with it;
             # one the user wrote stays, even empty.
             if any(
@@ -166,7 +174,7 @@ class TomlText:
                 )
                 for p in (True, False)
             ):
-                self.text, self.data = new, _load(new)
+                self._text, self.data = new, _load(new)
                 return True
         return False
 
@@ -177,8 +185,8 @@ class TomlText:
         with_tomlkit: Callable[[TOMLDocument], None],
         by_lines: Callable[[], str] | None,
     ) -> None:
-        doc = _tk_parse(self.text)
-        if doc.as_string() == self.text:
+        doc = _tk_parse(self._text)
+        if doc.as_string() == self._text:
             with_tomlkit(doc)
             if by_lines is None or self._matches(doc.as_string(), expect):
                 self._check(doc.as_string(), expect)
@@ -190,7 +198,7 @@ class TomlText:
     def _check(self, new: str, expect: Callable[[dict[str, Any]], None]) -> None:
         if not self._matches(new, expect):
             raise ParseError("could not edit this file without changing other settings")
-        self.text, self.data = new, _load(new)
+        self._text, self.data = new, _load(new)
 
     def _matches(self, new: str, expect: Callable[[dict[str, Any]], None]) -> bool:
         wanted = copy.deepcopy(self.data)
@@ -199,6 +207,34 @@ class TomlText:
             return tomllib.loads(new) == wanted
         except tomllib.TOMLDecodeError:
             return False
+
+
+def _with_endings(new: str, original: str) -> str:
+    """``new`` (``\\n`` endings) written the way ``original`` is: lines equal to a line of
+    the original keep that line's own ending, new or changed lines take the most common
+    one, and a missing final newline stays missing.
+
+    tomlkit renders whole documents, so the lines cannot carry their endings through an
+    edit; difflib pairs them up again (its cost grows faster than the size, harmless for
+    files of a few lines like these).
+    """
+    old_lines = split_lines(original)
+    if not old_lines or new == original:
+        return new
+    bare = [ln.rstrip("\r\n") + "\n" if line_ending(ln) else ln for ln in old_lines]
+    newline = newline_of(original)
+    new_lines = split_lines(new)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, bare, new_lines, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.extend(old_lines[i1:i2])
+        else:
+            out.extend(ln[:-1] + newline if ln.endswith("\n") else ln for ln in new_lines[j1:j2])
+    text = "".join(out)
+    if not line_ending(old_lines[-1]):
+        text = text[: len(text) - len(line_ending(text))]
+    return text
 
 
 def _tk_parse(text: str) -> TOMLDocument:
@@ -316,7 +352,7 @@ class _LineDoc:
     """
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines(keepends=True)
+        self.lines = split_lines(text)
         self.info = list(self._scan())
 
     def _scan(self) -> Iterator[_Line]:
