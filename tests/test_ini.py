@@ -232,7 +232,7 @@ def test_many_sections_switch_in_linear_time(sandbox: Sandbox) -> None:
     text = _sections_file(8_000)
     sandbox.pip_conf.parent.mkdir(parents=True)
     sandbox.pip_conf.write_text(text)
-    out = sandbox.run("use-mirror", DEAD_URL, "--force", "--target", "pip", timeout=240)
+    out = sandbox.run_process("use-mirror", DEAD_URL, "--force", "--target", "pip", timeout=240)
     assert out.returncode == 0, out.stderr
     assert sandbox.pip_conf.read_text() == text.replace("https://old.example/simple", DEAD_URL)
     ok(sandbox, "restore")

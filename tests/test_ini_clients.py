@@ -285,6 +285,8 @@ def test_setup_cfg_in_the_working_directory(sandbox: Sandbox) -> None:
 
     (sandbox.project / "setup.cfg").unlink()
     os.mkfifo(sandbox.project / "setup.cfg")
-    out = sandbox.run("use-mirror", DEAD_URL, "--force", "--target", "pydistutils", timeout=60)
+    out = sandbox.run_process(
+        "use-mirror", DEAD_URL, "--force", "--target", "pydistutils", timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert not [w for w in ok_json(sandbox, "status")["warnings"] if "setup.cfg" in w]
