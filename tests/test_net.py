@@ -376,3 +376,14 @@ def test_a_canary_spelled_otherwise_is_the_same_project_for_probe_and_health(
     health = upstream_health(mirror.index_url, spelled, deadline=deadline())
     assert (r.valid, r.error) == (True, None)
     assert health.ok, health.reason
+
+
+def test_pending_keys_can_be_asked_without_copying() -> None:
+    release = threading.Event()
+    with Fanout[str, bool](limit=2) as fan:
+        fan.submit("a", lambda: release.wait(5))
+        assert ("a" in fan, "b" in fan) == (True, False)
+        release.set()
+        done = list(fan.results(deadline()))
+    assert [d.key for d in done] == ["a"]
+    assert "a" not in fan

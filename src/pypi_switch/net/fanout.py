@@ -135,6 +135,10 @@ class Fanout(Generic[K, T]):
         """Submitted and not collected: queued, running, or finished since the last look."""
         return list(self._pending)
 
+    def __contains__(self, key: object) -> bool:
+        """``key`` is pending (the cheap question: ``pending()`` copies)."""
+        return key in self._pending
+
     def close(self) -> None:
         """Queued tasks never start; running ones are abandoned (their own timeouts end them)."""
         with self._lock:

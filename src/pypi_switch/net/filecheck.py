@@ -76,7 +76,7 @@ class FilePages:
         self._got: dict[str, _Got] = {}
         self._fan: Fanout[str, _Got] = Fanout(limit=max(1, min(limit, len(sources))), name="file")
         for entry in sources:
-            if entry.url not in self._got and entry.url not in self._fan.pending():
+            if entry.url not in self._got and entry.url not in self._fan:
                 self._fan.submit(entry.url, _page_task(transport, entry, project, deadline))
 
     def page(self, url: str) -> _Got | None:
