@@ -20,8 +20,8 @@ __all__ = ["unified_diff"]
 
 Opcode = tuple[str, int, int, int, int]
 CONTEXT = 3
-# Runs between anchors larger than this (lines on one side times the other) are shown as
-# replaced whole, after trimming their common start and end.
+# Runs between anchors larger than this (lines on one side times the other), once their
+# common start and end are set aside, are shown as replaced whole.
 _DIFFLIB_LIMIT = 250_000
 
 
@@ -102,28 +102,21 @@ def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
 def _between(
     a: Sequence[str], b: Sequence[str], i0: int, i1: int, j0: int, j1: int
 ) -> list[Opcode]:
-    """The opcodes of ``a[i0:i1]`` against ``b[j0:j1]``."""
-    if i1 - i0 == j1 - j0 and a[i0:i1] == b[j0:j1]:
-        return [("equal", i0, i1, j0, j1)] if i1 > i0 else []
-    if i0 == i1 or j0 == j1:
-        return [("insert" if i0 == i1 else "delete", i0, i1, j0, j1)]
-    if i1 - i0 == 1 == j1 - j0:
-        return [("replace", i0, i1, j0, j1)]
-    if (i1 - i0) * (j1 - j0) <= _DIFFLIB_LIMIT:
-        matcher = difflib.SequenceMatcher(None, a[i0:i1], b[j0:j1], autojunk=False)
-        return [
-            (t, x1 + i0, x2 + i0, y1 + j0, y2 + j0) for t, x1, x2, y1, y2 in matcher.get_opcodes()
-        ]
-    head = 0
-    while i0 + head < i1 and j0 + head < j1 and a[i0 + head] == b[j0 + head]:
-        head += 1
-    tail = 0
-    while i1 - tail > i0 + head and j1 - tail > j0 + head and a[i1 - tail - 1] == b[j1 - tail - 1]:
-        tail += 1
-    ops: list[Opcode] = [("equal", i0, i0 + head, j0, j0 + head)] if head else []
-    ops.append(("replace", i0 + head, i1 - tail, j0 + head, j1 - tail))
-    if tail:
-        ops.append(("equal", i1 - tail, i1, j1 - tail, j1))
+    """The opcodes of ``a[i0:i1]`` against ``b[j0:j1]``: their common start and end, then
+    what differs between (difflib only where both sides hold several lines)."""
+    head = _shared(a[i0:i1], b[j0:j1], min(i1 - i0, j1 - j0))
+    most = min(i1 - i0, j1 - j0) - head
+    tail = _shared(a[i0 + head : i1][::-1], b[j0 + head : j1][::-1], most)
+    x0, x1, y0, y1 = i0 + head, i1 - tail, j0 + head, j1 - tail
+    ops: list[Opcode] = [("equal", i0, x0, j0, y0)]
+    if x0 == x1 or y0 == y1:
+        ops.append(("insert" if x0 == x1 else "delete", x0, x1, y0, y1))
+    elif (x1 - x0 == 1 == y1 - y0) or (x1 - x0) * (y1 - y0) > _DIFFLIB_LIMIT:
+        ops.append(("replace", x0, x1, y0, y1))
+    else:
+        found = difflib.SequenceMatcher(None, a[x0:x1], b[y0:y1], autojunk=False).get_opcodes()
+        ops += [(t, p1 + x0, p2 + x0, q1 + y0, q2 + y0) for t, p1, p2, q1, q2 in found]
+    ops.append(("equal", x1, i1, y1, j1))
     return ops
 
 

@@ -21,7 +21,7 @@ import functools
 import gc
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -73,6 +73,7 @@ class _Section(NamedTuple):
 
 class _Scan(NamedTuple):
     sections: tuple[_Section, ...]  # the first one holds the lines before any header
+    positions: dict[str, int]  # section name -> place (never changed: IniDoc copies it)
     newline: str  # the file's most common line ending, for the lines pypi-switch adds
     final_newline: bool  # whether the text ends with a line ending (or is empty)
 
@@ -89,6 +90,7 @@ def _read(lines: Sequence[str], dialect: Dialect, *, strict: bool = True) -> lis
     parts: list[str] = []
     start = end = indent = 0
     same_rule = dialect.duplicate is dialect.name
+    names: dict[str, str] = {}  # key as written -> as named (a file repeats its keys)
     for i, line in enumerate(lines):
         text = line.strip()
         if not text:
@@ -122,7 +124,7 @@ def _read(lines: Sequence[str], dialect: Dialect, *, strict: bool = True) -> lis
             raise ParseError(f"line {i + 1} is not a section header, an option or a comment")
         key, value = found.group("option", "value")
         key = key.rstrip()
-        canon = dialect.name(key)
+        canon = names.get(key) or names.setdefault(key, dialect.name(key))
         if strict:
             same = canon if same_rule else dialect.duplicate(key)
             if same in keys:
@@ -143,7 +145,9 @@ def _scan(text: str, dialect: Dialect) -> _Scan:
     lines = split_lines(text)
     with _no_collection():
         sections = tuple(_read(lines, dialect))
-    return _Scan(sections, newline_of(text), not lines or bool(line_ending(lines[-1])))
+    index = {s.name: i for i, s in enumerate(sections) if s.name is not None}
+    final_newline = not lines or bool(line_ending(lines[-1]))
+    return _Scan(sections, index, newline_of(text), final_newline)
 
 
 @contextlib.contextmanager
@@ -165,8 +169,11 @@ class IniDoc:
     def __init__(self, text: str, dialect: Dialect) -> None:
         scan = _scan(text, dialect)
         self.dialect = dialect
-        self._sections = list(scan.sections)
-        self._index = {s.name: i for i, s in enumerate(self._sections) if s.name is not None}
+        # Shared with the cached reading until the first edit (see _edit).
+        self._sections: Sequence[_Section] = scan.sections
+        self._index: Mapping[str, int] = scan.positions
+        self._own: tuple[list[_Section], dict[str, int]] | None = None
+        self._names: dict[str, str] = {}
         self._newline = scan.newline
         self._final_newline = scan.final_newline
 
@@ -188,7 +195,7 @@ class IniDoc:
             return []
         if name is None:
             return list(self._sections[at].options)
-        wanted = self.dialect.name(name)
+        wanted = self._names.get(name) or self._names.setdefault(name, self.dialect.name(name))
         return [o for o in self._sections[at].options if o.name == wanted]
 
     def get(self, section: str, name: str) -> str | None:
@@ -254,7 +261,7 @@ class IniDoc:
             sec = self._sections[at]
             lines = (*sec.lines[: opt.start], new[0], *sec.lines[opt.end :])
             options = tuple(o._replace(value=raw) if o is opt else o for o in sec.options)
-            self._sections[at] = _Section(sec.name, lines, options)
+            self._edit()[0][at] = _Section(sec.name, lines, options)
             return
         self._splice(section, opt.start, opt.end, new)
 
@@ -266,9 +273,17 @@ class IniDoc:
             lines[-1] += self._newline
         lines[start:end] = new
         (read,) = _read(lines, self.dialect, strict=False)[1:]
-        self._sections[at] = read
+        self._edit()[0][at] = read
+
+    def _edit(self) -> tuple[list[_Section], dict[str, int]]:
+        """The sections and index to change: a copy of the cached reading, made once."""
+        if self._own is None:
+            self._own = (list(self._sections), dict(self._index))
+            self._sections, self._index = self._own
+        return self._own
 
     def _append_section(self, name: str, body: str) -> None:
+        sections, index = self._edit()
         last = self._last_lines()
         if last is not None:
             at, lines = last
@@ -276,11 +291,9 @@ class IniDoc:
                 lines[-1] += self._newline
             if lines[-1].strip():
                 lines.append(self._newline)
-            self._sections[at] = _Section(
-                self._sections[at].name, tuple(lines), self._sections[at].options
-            )
-        self._index[name] = len(self._sections)
-        self._sections.append(_Section(name, (), ()))
+            sections[at] = sections[at]._replace(lines=tuple(lines))
+        index[name] = len(sections)
+        sections.append(_Section(name, (), ()))
         self._splice(name, 0, 0, [f"[{name}]{self._newline}", body])
 
     def _drop_if_empty(self, name: str) -> None:
@@ -289,17 +302,16 @@ class IniDoc:
             return
         if any(ln.strip() for ln in self._sections[at].lines[1:]):
             return  # the user wrote comments there: keep the section
-        del self._index[name]
-        self._sections[at] = _Section(None, (), ())
+        sections, index = self._edit()
+        del index[name]
+        sections[at] = _Section(None, (), ())
         last = self._last_lines()
         if last is None or last[0] > at:
             return
         before, lines = last
         if len(lines) >= 2 and not lines[-1].strip() and lines[-2].strip():
             # the blank line that was added before the section
-            self._sections[before] = _Section(
-                self._sections[before].name, tuple(lines[:-1]), self._sections[before].options
-            )
+            sections[before] = sections[before]._replace(lines=tuple(lines[:-1]))
 
     def _last_lines(self) -> tuple[int, list[str]] | None:
         """The last section that holds lines: its position and its lines."""
