@@ -128,7 +128,7 @@ def test_macos_targets_follow_pip_and_platformdirs(tmp_path: Path) -> None:
 
 
 def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> None:
-    from pypi_switch.render.auto import to_text as schedule_text
+    from pypi_switch.render.schedule import to_text as schedule_text
 
     env = {"HOME": "/Users/ann", "XDG_DATA_HOME": "/Users/ann/data", "PIP_INDEX_URL": "x"}
     paths = Paths.for_place(Place.of(MACOS, env), tmp_path)
@@ -159,7 +159,7 @@ def test_macos_schedule_is_a_launch_agent_every_300_seconds(tmp_path: Path) -> N
 
 
 def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
-    from pypi_switch.render.auto import to_text as schedule_text
+    from pypi_switch.render.schedule import to_text as schedule_text
 
     env = {**WIN_ENV, "PIP_CONFIG_FILE": "C:\\cfg\\pip.ini"}
     paths = Paths.for_place(Place.of(WINDOWS, env), tmp_path)
@@ -185,7 +185,7 @@ def test_windows_schedule_is_a_task_every_5_minutes(tmp_path: Path) -> None:
 
 
 def test_linux_schedule_is_cron_and_a_systemd_timer(tmp_path: Path) -> None:
-    from pypi_switch.render.auto import to_text as schedule_text
+    from pypi_switch.render.schedule import to_text as schedule_text
 
     paths = Paths.for_place(Place.of(LINUX, {"HOME": "/home/ann"}), tmp_path)
     plan = schedule(("/home/ann/.local/bin/pypi-switch",), paths)

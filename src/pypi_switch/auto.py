@@ -401,15 +401,16 @@ def _tick_locked(ctx: Context, store: StateStore, start: float) -> TickResult:
 
 
 def _apply(ctx: Context, decision: Decision, base: TickResult) -> TickResult:
-    from pypi_switch.restore import restore
-    from pypi_switch.switch import use_mirror
-
     if decision.action in ("switch", "move"):
+        from pypi_switch.switch import use_mirror
+
         assert decision.mirror is not None
         done = use_mirror(ctx, decision.mirror, mode="auto", lock_timeout=0)
         action: Action = "switched" if decision.action == "switch" else "moved"
         return dataclasses.replace(base, action=action, changed=tuple(c.path for c in done.changed))
     if decision.action == "restore":
+        from pypi_switch.restore import restore
+
         restored = restore(ctx, lock_timeout=0)
         return dataclasses.replace(
             base,

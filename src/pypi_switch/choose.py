@@ -110,14 +110,21 @@ def probe(
 
     if progress is not None:
         progress.started(entries, upstream=settings.upstream, timeout=settings.timeout)
-    on_result = progress.answered if progress is not None else None
     deadline = deadline if deadline is not None else Deadline.after(settings.timeout)
     transport = transport if transport is not None else transport_for(None)
     pages = None
     if check_bytes:
-        # Asked now, while the probe runs: once a mirror is chosen, only the download is left.
-        sources = [*entries, MirrorEntry(name="upstream", url=settings.upstream)]
-        pages = FilePages(sources, settings.file_canary, deadline=deadline, transport=transport)
+        # Asked while the probe runs, so that once a mirror is chosen only the download is
+        # left: upstream's page now, and the pages of the first mirrors to answer validly.
+        upstream = MirrorEntry(name="upstream", url=settings.upstream)
+        pages = FilePages(
+            [*entries, upstream],
+            settings.file_canary,
+            deadline=deadline,
+            transport=transport,
+            eager=[upstream],
+        )
+    on_result = _answered(progress, pages)
     try:
         report = probe_mirrors(
             entries,
@@ -187,6 +194,30 @@ def probe(
         network_down=not any(answered),
         vetting=vetting,
     )
+
+
+# How many of the first valid answers get their file page asked at once: the likely
+# choice, the next ones should it fail, and the voters when upstream cannot judge.
+PREFETCH = 4
+
+
+def _answered(
+    progress: ProbeProgress | None, pages: FilePages | None
+) -> Callable[[ProbeResult], None] | None:
+    """What to do as each probe answer arrives: show it, and start its file page."""
+    if progress is None and pages is None:
+        return None
+    asked: list[str] = []
+
+    def answered(result: ProbeResult) -> None:
+        if progress is not None:
+            progress.answered(result)
+        wanted = pages is not None and result.valid and not result.is_upstream
+        if pages is not None and wanted and len(asked) < PREFETCH:
+            asked.append(result.url)
+            pages.want(result.url)
+
+    return answered
 
 
 def _vet(

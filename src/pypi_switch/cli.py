@@ -157,11 +157,9 @@ FileCanaryOpt = Annotated[
 
 def _probe_view(*, stderr: bool, quiet: bool) -> Any:
     """The live view of a probe: on stderr when stdout must carry only the result."""
-    from rich.console import Console
-
     from pypi_switch.render.probe import ProbeView
 
-    return ProbeView(Console(stderr=stderr, highlight=False), quiet=quiet)
+    return ProbeView(sys.stderr if stderr else sys.stdout, quiet=quiet)
 
 
 @app.command("use-mirror")

@@ -18,10 +18,9 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -32,6 +31,9 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from pypi_switch.errors import UsageError
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = [
     "FORMATS",
@@ -224,6 +226,9 @@ def _requirements(path: Path, text: str, *, seen: set[Path]) -> Needs:
     skipped: list[str] = []
     included: list[Needs] = []
     index: str | None = None
+    # packaging's parser costs ~10 ms: only a requirements file pays for it.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     for number, line in _logical_lines(text):
         where = f"{path}, line {number}"
         head, *tail = line.split(None, 1)

@@ -25,7 +25,7 @@ from pypi_switch.edit import (
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import FileRecord, StateStore, settle
 from pypi_switch.switch import LOCK_WAIT
-from pypi_switch.targets import TARGETS, choose_targets
+from pypi_switch.targets import choose_targets, registry
 from pypi_switch.targets.base import Context, FileSpec, ParseError
 from pypi_switch.traces import LockTrace, context_dirs, holding
 
@@ -124,7 +124,7 @@ def _restore_one(
                 atomic_write(state.real, pristine, mode=mode, uid=record.uid, gid=record.gid)
         return result("removed" if pristine is None else "restored", pristine)
     # Edited by the user after the switch: undo only what pypi-switch set.
-    target = TARGETS.get(record.target)
+    target = registry().get(record.target)
     if target is None or record.written is None:
         return result("missing", state.data)
     try:

@@ -10,7 +10,6 @@ into the schedule itself; Task Scheduler starts a task with the user's saved env
 from __future__ import annotations
 
 import os
-import plistlib
 import re
 import shlex
 import shutil
@@ -196,6 +195,8 @@ def _launch_agent(
     }
     if env:
         job["EnvironmentVariables"] = dict(env)
+    import plistlib  # with its XML parser, ~15 ms that only macOS needs
+
     plist = plistlib.dumps(job, sort_keys=False).decode()
     return LaunchAgent(home / "Library" / "LaunchAgents" / f"{LABEL}.plist", LABEL, plist)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pypi_switch.edit import decode, read_state, resolve
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Journal, Mode, StateStore
-from pypi_switch.targets import TARGETS, all_warnings, choose_targets
+from pypi_switch.targets import all_warnings, choose_targets, registry
 from pypi_switch.targets.base import Context, FileSpec, ParseError, Target
 from pypi_switch.targets.pip import INDEX, option_from_files
 from pypi_switch.traces import LockTrace, context_dirs, holding
@@ -52,7 +52,7 @@ def status(ctx: Context) -> Status:
     journal = StateStore(ctx.paths.state_dir).load()
     targets = list(choose_targets(ctx, None))
     for record in journal.files:  # a target switched earlier is shown even if not chosen now
-        target = TARGETS.get(record.target)
+        target = registry().get(record.target)
         if target is not None and target not in targets:
             targets.append(target)
     rows: list[TargetStatus] = []
@@ -78,7 +78,7 @@ def status(ctx: Context) -> Status:
     for record in journal.files:  # a file switched from elsewhere (--project): shown too
         if record.written is None or Path(record.real) in shown:
             continue
-        target = TARGETS.get(record.target)
+        target = registry().get(record.target)
         if target is not None:
             rows.append(_row(target, FileSpec(Path(record.path)), journal, warnings))
     pip = effective_index(ctx)

@@ -3,9 +3,11 @@
 A mirror's index can be fine while its file links 404, bounce to plain http, or serve
 bytes other than the ones listed: only fetching a file shows it. Which file: the smallest
 one listed for the ``file_canary`` project (``six`` by default, about 11 KB), capped at
-``CAP``. The project's page is fetched from upstream and every mirror while the probe
-runs (``FilePages``), so once a mirror is chosen only the download is left: one round
-trip plus the transfer.
+``CAP``. The project's page is fetched while the probe runs (``FilePages``): from upstream
+at once, and from each of the first mirrors to answer the probe validly (the likely
+choice and the voters that may judge it), so once a mirror is chosen only the download
+is left: one round trip plus the transfer. Other mirrors are asked only when needed: a
+thousand mirrors must not cost a thousand more requests.
 
 The sha256 the bytes must have is the consensus: upstream's when it lists the file, else
 the one most mirrors list (a tie is no consensus), else the mirror's own listing.
@@ -60,7 +62,8 @@ _Got = ProjectPage | str
 
 
 class FilePages:
-    """The ``project`` page from every source at once, started now, collected when asked."""
+    """The ``project`` page of the ``sources``: asked for when ``want``ed (``eager`` ones
+    at once), collected when needed; a source nobody asked for is asked when waited for."""
 
     def __init__(
         self,
@@ -69,30 +72,54 @@ class FilePages:
         *,
         deadline: Deadline,
         transport: Transport,
+        eager: Sequence[MirrorEntry] | None = None,
         limit: int = 128,
     ) -> None:
         self.project = project
         self._deadline = deadline
+        self._transport = transport
+        self._sources = {e.url: e for e in sources}
+        self._asked: set[str] = set()
         self._got: dict[str, _Got] = {}
-        self._fan: Fanout[str, _Got] = Fanout(limit=max(1, min(limit, len(sources))), name="file")
-        for entry in sources:
-            if entry.url not in self._got and entry.url not in self._fan:
-                self._fan.submit(entry.url, _page_task(transport, entry, project, deadline))
+        limit = max(1, min(limit, len(self._sources)))
+        self._fan: Fanout[str, _Got] = Fanout(limit=limit, name="file")
+        for entry in sources if eager is None else eager:
+            self.want(entry.url)
+
+    def want(self, url: str) -> None:
+        """Ask ``url``'s page now (once; a URL not among the sources is ignored)."""
+        entry = self._sources.get(url)
+        if entry is None or url in self._asked:
+            return
+        self._asked.add(url)
+        self._fan.submit(url, _page_task(self._transport, entry, self.project, self._deadline))
 
     def page(self, url: str) -> _Got | None:
         """``url``'s page, waiting for it until the deadline; None if it did not come."""
+        self.want(url)
         self.wait_until(lambda got: url in got)
         return self._got.get(url)
 
     def wait_until(self, enough: Callable[[dict[str, _Got]], bool]) -> None:
-        """Collect pages until ``enough`` of them came, none is left to come, or the deadline."""
+        """Collect pages until ``enough`` of them came, none is left to come, or the deadline.
+
+        When nothing asked is still coming, the next few sources not asked yet are asked.
+        """
         self._collect()
-        while not enough(self._got) and self._fan.pending():
+        while not enough(self._got):
+            if not self._fan.pending() and not self._ask_more(VOTERS + 1):
+                return
             done = self._fan.next(self._deadline.remaining())
             if done is None:
                 return
             self._store(done.key, done.value, done.error)
             self._collect()
+
+    def _ask_more(self, n: int) -> bool:
+        more = [url for url in self._sources if url not in self._asked][:n]
+        for url in more:
+            self.want(url)
+        return bool(more)
 
     def arrived(self) -> dict[str, _Got]:
         """Every page that has come by now, by source URL."""

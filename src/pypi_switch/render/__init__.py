@@ -29,7 +29,7 @@ _VIEWS = {
     "Choice": "pypi_switch.render.probe",
     "Listing": "pypi_switch.render.catalogue",
     "TickResult": "pypi_switch.render.auto",
-    "Schedule": "pypi_switch.render.auto",
+    "Schedule": "pypi_switch.render.schedule",
 }
 
 # C0/C1 controls (but newline and tab), DEL, and the invisible format characters

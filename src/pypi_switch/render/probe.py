@@ -4,20 +4,19 @@ On a terminal, a row per mirror fills in as answers arrive, so a person sees pro
 during a slow probe. Piped, each answer is one plain line as it arrives and the verdict is
 plain aligned text (grep-able, no escape codes). Rich honours NO_COLOR on its own. Every
 cell is a ``Text`` made ``safe``: outside text is never read as Rich markup.
+
+Rich is imported only for a terminal: piped (scripts, cron, CI) a probe does not pay for it.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Sequence
 from functools import singledispatch
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pypi_switch.choose import Choice
 from pypi_switch.config import MirrorEntry
@@ -28,12 +27,30 @@ from pypi_switch.render.vet import coverage_json, file_json, vetting_lines
 from pypi_switch.words import ms, plural
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.live import Live
+    from rich.table import Table
+    from rich.text import Text
+
     from pypi_switch.vet import Vetting
 
-__all__ = ["ProbeView", "ranked_json", "to_json", "to_text"]
+__all__ = ["ProbeView", "is_terminal", "ranked_json", "to_json", "to_text"]
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether Rich would draw on ``stream`` (its own rules: FORCE_COLOR, TTY_COMPATIBLE)."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _t(text: str, style: str = "") -> Text:
+    from rich.text import Text
+
     return Text(safe(text), style=style)
 
 
@@ -46,10 +63,10 @@ def _summary(r: ProbeResult) -> str:
 
 
 class ProbeView:
-    """Progress while probing (a ``choose.ProbeProgress``), on ``console``."""
+    """Progress while probing (a ``choose.ProbeProgress``), on ``stream``."""
 
-    def __init__(self, console: Console, *, quiet: bool = False) -> None:
-        self.console = console
+    def __init__(self, stream: TextIO, *, quiet: bool = False) -> None:
+        self.stream = stream
         self.quiet = quiet
         self.timeout = 0.0
         self.names: list[str] = []
@@ -82,10 +99,13 @@ class ProbeView:
         self.upstream = upstream
         if self.quiet:
             return
-        if self.console.is_terminal:
+        if is_terminal(self.stream):
+            from rich.console import Console
+            from rich.live import Live
+
             self.live = Live(
                 get_renderable=self._table,
-                console=self.console,
+                console=Console(file=self.stream, highlight=False),
                 refresh_per_second=8,
                 transient=True,  # the ranked table replaces it
             )
@@ -109,10 +129,12 @@ class ProbeView:
     def _line(self, text: str) -> None:
         # Piped, a line is only text: written as is, it costs a thousand mirrors
         # milliseconds instead of a Rich render each, on the thread that collects answers.
-        self.console.file.write(safe(text) + "\n")
-        self.console.file.flush()
+        self.stream.write(safe(text) + "\n")
+        self.stream.flush()
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         elapsed = time.monotonic() - self.start
         table = Table(
             title=f"probing ({elapsed:.1f} s of {self.timeout:g} s)", title_justify="left"
@@ -129,7 +151,7 @@ class ProbeView:
 
 def _cell(result: ProbeResult | None) -> Text:
     if result is None:
-        return Text("probing...", style="dim")
+        return _t("probing...", "dim")
     if result.not_waited_for:
         return _t(_summary(result), "dim")
     return _t(_summary(result), "green" if result.valid else "red")
@@ -217,7 +239,10 @@ def _(choice: Choice) -> str | RenderableType:
         lines.append(f"best: {chosen.result.name} {chosen.result.url}")
     else:
         lines.append("no mirror can be chosen")
-    if Console().is_terminal:
+    if is_terminal(sys.stdout):
+        from rich.console import Group
+        from rich.table import Table
+
         table = Table(title="mirrors, best first", title_justify="left")
         for column in ("", "mirror", "time", "serial", "lag", "reason"):
             table.add_column(column, overflow="fold")
