@@ -160,11 +160,14 @@ def _cell(result: ProbeResult | None) -> Text:
 # -- the verdict ----------------------------------------------------------------------------
 
 
-def _verdict(x: Ranked) -> Text:
+def _mark(x: Ranked) -> str:
     """ok, no, or -- for a mirror not waited for: neither judged good nor bad."""
-    if x.result.not_waited_for:
-        return Text("--", style="dim")
-    return Text("ok", style="green") if x.ok else Text("no", style="red")
+    return "--" if x.result.not_waited_for else "ok" if x.ok else "no"
+
+
+def _verdict(x: Ranked) -> Text:
+    mark = _mark(x)
+    return _t(mark, {"--": "dim", "ok": "green", "no": "red"}[mark])
 
 
 def ranked_json(ranked: Sequence[Ranked], vetting: Vetting | None = None) -> list[dict[str, Any]]:
@@ -215,12 +218,12 @@ def to_text(result: object) -> str | RenderableType:
     raise TypeError(f"no text view for {type(result).__name__}")
 
 
-@to_json.register
+@to_json.register(Choice)
 def _(choice: Choice) -> list[dict[str, Any]]:
     return ranked_json(choice.ranking, choice.vetting)
 
 
-@to_text.register
+@to_text.register(Choice)
 def _(choice: Choice) -> str | RenderableType:
     ranked, report = choice.ranking, choice.report
     chosen = choice.chosen
@@ -259,7 +262,7 @@ def _(choice: Choice) -> str | RenderableType:
         return Group(table, *(_t(line) for line in lines))
     width = max((len(x.result.name) for x in ranked), default=0)
     rows = [
-        f"{_verdict(x).plain}  {x.result.name:<{width}}  {ms(x.result.latency_ms):>8}  "
+        f"{_mark(x)}  {x.result.name:<{width}}  {ms(x.result.latency_ms):>8}  "
         f"{x.result.url}  {x.reason}"
         for x in ranked
     ]

@@ -18,15 +18,17 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Array, InlineTable, Item, String, StringType, Table
-from tomlkit.toml_document import TOMLDocument
+from typing import TYPE_CHECKING, Any
 
 from pypi_switch.edit import line_ending, newline_of, split_lines
 from pypi_switch.targets.base import ParseError
+
+if TYPE_CHECKING:
+    from tomlkit.items import Item
+    from tomlkit.toml_document import TOMLDocument
+
+# tomlkit is imported where it is used: loading the targets (every command does) must not
+# cost its ~10 ms unless a TOML file is really parsed or written.
 
 __all__ = [
     "Scalar",
@@ -49,12 +51,14 @@ def render(value: Scalar) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "[" + ", ".join(render(v) for v in value) + "]"
+    import tomlkit
+
     return tomlkit.string(value).as_string()
 
 
 def render_key(key: str) -> str:
     """A key as TOML source: bare when it can be, else a basic string."""
-    return key if _BARE_KEY.fullmatch(key) else tomlkit.string(key).as_string()
+    return key if _BARE_KEY.fullmatch(key) else render(key)
 
 
 def _data(value: Scalar) -> Any:
@@ -124,6 +128,8 @@ class TomlText:
             _parent(data, path)[path[-1]].append({k: _data(v) for k, v in items})
 
         def with_tomlkit(doc: TOMLDocument) -> None:
+            import tomlkit
+
             entry = tomlkit.inline_table()
             for key, value in items:
                 entry[key] = value
@@ -238,6 +244,9 @@ def _with_endings(new: str, original: str) -> str:
 
 
 def _tk_parse(text: str) -> TOMLDocument:
+    import tomlkit
+    import tomlkit.exceptions
+
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.TOMLKitError as exc:
@@ -312,6 +321,9 @@ def _tk_get(doc: TOMLDocument, path: KeyPath) -> Any:
 
 def _like(value: Scalar, old: Item | None) -> Any:
     """A new string quoted like the one it replaces: literal, multi-line or basic."""
+    import tomlkit
+    from tomlkit.items import String, StringType
+
     if isinstance(value, tuple):
         return list(value)
     if not isinstance(value, str) or not isinstance(old, String):
@@ -400,6 +412,9 @@ class _LineDoc:
         if at is not None:
             m = _ASSIGN.match(self.lines[at].rstrip("\n"))
             assert m is not None
+            import tomlkit
+            from tomlkit.items import Item
+
             literal = m.group("value").startswith("'")
             new = _like(value, tomlkit.string("", literal=literal))
             text = new.as_string() if isinstance(new, Item) else render(new)
@@ -445,12 +460,16 @@ def _bracket_delta(line: str) -> int:
 
 def is_inline_array(text: str, key: str) -> bool:
     """Whether top-level ``key`` is written as ``key = [...]`` rather than ``[[key]]`` tables."""
+    from tomlkit.items import Array
+
     return isinstance(_tk_parse(text).get(key), Array)
 
 
 def is_explicit_table(text: str, key: str) -> bool:
     """Whether top-level ``key`` is a table the text defines (header, dotted keys or inline),
     rather than absent or only implied by sub-tables such as ``[pypi.extra]``."""
+    from tomlkit.items import InlineTable, Table
+
     item = _tk_parse(text).get(key)
     if isinstance(item, InlineTable):
         return True
