@@ -54,3 +54,22 @@ def test_mirrors_imports_no_network_stack(sandbox: Sandbox) -> None:
     stdout, heavy = loaded(sandbox, ["mirrors", "--json"], NETWORK + PARSING)
     assert '"name": "tuna"' in stdout, stdout
     assert heavy == ""
+
+
+def test_a_piped_probe_and_status_load_neither_rich_nor_tomlkit(
+    sandbox: Sandbox, mirror: PypiServer
+) -> None:
+    # Rich draws only on a terminal, tomlkit edits only TOML files that exist: a piped
+    # `use-mirror URL --dry-run` (scripts, CI) and `status` pay for neither.
+    sandbox.write_config(
+        f'canary = "{CANARY}"\nupstream = "{mirror.index_url}"\nbuiltin_mirrors = false\n'
+    )
+    stdout, heavy = loaded(
+        sandbox,
+        ["use-mirror", mirror.index_url, "--dry-run", "--target", "pip"],
+        ("rich", "tomlkit", "plistlib", "packaging.requirements"),
+    )
+    assert "Dry run: switching to" in stdout, stdout
+    assert heavy == ""
+    _, heavy = loaded(sandbox, ["status"], ("rich", "tomlkit", "plistlib", "requests"))
+    assert heavy == ""
