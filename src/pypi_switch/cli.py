@@ -23,8 +23,10 @@ from pypi_switch.errors import (
     EXIT_CLIENT_IGNORES,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     SwitchError,
+    Terminated,
     UsageError,
 )
 
@@ -39,6 +41,29 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     return typer.Exit(code)
 
 
+class _Stopped(BaseException):
+    """Ctrl-C or SIGTERM, already told in one line (typer would end a KeyboardInterrupt
+    silently, and a BaseException passes its handlers)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _stopped(exc: KeyboardInterrupt | Terminated) -> _Stopped:
+    """Say in one line that the run was stopped, and how it left things."""
+    from pypi_switch.render import emit
+
+    word, code = (
+        ("terminated", EXIT_TERMINATED)
+        if isinstance(exc, Terminated)
+        else ("interrupted", EXIT_INTERRUPTED)
+    )
+    outcome = " ".join(str(exc).split())
+    emit(f"pypi-switch: {word}{'; ' + outcome if outcome else ''}\n", err=True)
+    return _Stopped(code)
+
+
 class _Group(TyperGroup):
     """Usage errors in one line on stderr, like every other error (click prints four)."""
 
@@ -51,6 +76,13 @@ class _Group(TyperGroup):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
+            if code == EXIT_INTERRUPTED:
+                # typer's own answer to a Ctrl-C outside a command (while parsing): silent.
+                code = _stopped(KeyboardInterrupt()).code
+        except _Stopped as exc:
+            code = exc.code
+        except (KeyboardInterrupt, Terminated) as exc:
+            code = _stopped(exc).code
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.format_message() + "\n")
             code = EXIT_USAGE
@@ -84,9 +116,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             raise
         except SwitchError as exc:
             raise fail(exc.message, exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("pypi-switch: interrupted\n")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (KeyboardInterrupt, Terminated) as exc:
+            raise _stopped(exc) from None
         except Exception as exc:
             if os.environ.get("PYPI_SWITCH_DEBUG"):
                 raise
@@ -375,4 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # A mirror's odd page can make the HTML parser warn: the page is judged on its own
         # terms; the user's terminal is no place for parser chatter.
         warnings.simplefilter("ignore")
-    app(args=argv)
+    try:
+        app(args=argv)
+    except (KeyboardInterrupt, Terminated) as exc:  # while typer builds the command
+        sys.exit(_stopped(exc).code)

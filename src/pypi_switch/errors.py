@@ -7,8 +7,10 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "SwitchError",
+    "Terminated",
     "UsageError",
 ]
 
@@ -17,6 +19,7 @@ EXIT_FAILED = 1  # could not do it; nothing was changed
 EXIT_USAGE = 2  # the command line itself is wrong
 EXIT_CLIENT_IGNORES = 3  # switched, but a client will not use the mirror
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 class SwitchError(Exception):
@@ -33,3 +36,7 @@ class UsageError(SwitchError):
     """The command line itself is wrong."""
 
     exit_code = EXIT_USAGE
+
+
+class Terminated(BaseException):
+    """SIGTERM, let through where the books agree: like Ctrl-C, not an error to catch."""
