@@ -15,13 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pypi_switch.config import Settings
-from pypi_switch.edit import atomic_write
+from pypi_switch.edit import atomic_write, read_regular
 from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Busy, Journal, StateStore, now_iso
 from pypi_switch.targets.base import Context
@@ -280,8 +281,8 @@ def log_path(state_dir: Path) -> Path:
 def load_state(state_dir: Path) -> AutoState:
     """The counters; a missing or damaged file starts them again (cron must not stall)."""
     try:
-        return AutoState.from_json(json.loads(state_path(state_dir).read_bytes()))
-    except (OSError, ValueError):
+        return AutoState.from_json(json.loads(read_regular(state_path(state_dir))))
+    except (OSError, ValueError, RecursionError):
         return AutoState()
 
 
@@ -508,10 +509,14 @@ def _append_log(state_dir: Path, result: TickResult, *, rotate: bool) -> None:
     except OSError:
         pass  # no log yet, or it cannot be moved: appending below still works or fails alone
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # Non-blocking: a named pipe there must not hold the tick (and the lock) forever.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags, 0o600)
     except OSError:
         return
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
         os.write(fd, line.encode())  # one write: lines of concurrent busy ticks never interleave
     except OSError:
         pass

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pypi_switch.edit import read_regular
 from pypi_switch.errors import SwitchError, UsageError
 from pypi_switch.urls import validate_index_url
 
@@ -148,7 +149,7 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 def load_settings(path: Path) -> Settings:
     """Read ``path``; a missing file means all defaults."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return Settings()
     except IsADirectoryError:

@@ -29,13 +29,17 @@ from typing import Any
 from pypi_switch.errors import SwitchError
 
 __all__ = [
+    "TMP_SUFFIX",
+    "FileChanged",
     "FileState",
+    "NotRegularFile",
     "atomic_write",
     "decode",
     "encode",
     "line_ending",
     "missing_dirs",
     "newline_of",
+    "read_regular",
     "read_state",
     "read_toml",
     "remove_dirs",
@@ -66,10 +70,20 @@ class FileState:
     mode: int | None
     uid: int | None
     gid: int | None
+    stamp: tuple[int, int, int] | None = None  # size, mtime_ns, inode: a cheap "unchanged?"
+    links: int = 1
 
     @property
     def sha256(self) -> str | None:
         return None if self.data is None else sha256(self.data)
+
+
+class FileChanged(SwitchError):
+    """The file is no longer what the plan was made from (another program wrote it)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} changed while pypi-switch was writing it")
+        self.path = path
 
 
 def sha256(data: bytes) -> str:
@@ -89,27 +103,100 @@ def resolve(path: Path) -> Path:
         raise SwitchError(f"{path}: {exc.strerror}") from None
 
 
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file was expected."""
+
+
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (the first ``limit`` of them), refusing anything else.
+
+    ``Path.read_bytes`` on a FIFO waits for a writer, forever, and a device may never end:
+    the file is opened non-blocking and checked before a single byte is read. Errors are
+    ``OSError`` as ``open`` raises them, with ``strerror`` fit for a message.
+    """
+    data, _ = _read_regular(path, limit)
+    return data
+
+
+def _read_regular(path: Path | str, limit: int | None) -> tuple[bytes, os.stat_result]:
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not stat.S_ISREG(st.st_mode):
+            what = f"not a regular file ({_kind(st.st_mode)})"
+            raise NotRegularFile(errno.EINVAL, what, str(path))
+        return (fh.read() if limit is None else fh.read(limit)), st
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
 def read_state(path: Path) -> FileState:
     real = resolve(path)
     try:
-        st = os.stat(real)
+        data, st = _read_regular(real, None)
     except FileNotFoundError:
         return FileState(path, real, None, None, None, None)
     except NotADirectoryError:
         raise SwitchError(f"{path}: a parent of this path is a file, not a directory") from None
     except PermissionError:
         raise SwitchError(f"{path}: permission denied") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SwitchError(f"{path}: is a directory, expected a config file")
-    if not stat.S_ISREG(st.st_mode):
-        raise SwitchError(f"{path}: not a regular file")
-    try:
-        data = real.read_bytes()
-    except PermissionError:
-        raise SwitchError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise SwitchError(f"{path}: is a directory, expected a config file") from None
+    except NotRegularFile as exc:
+        raise SwitchError(f"{path}: {exc.strerror}, expected a config file") from None
     except OSError as exc:
         raise SwitchError(f"{path}: cannot read: {exc.strerror}") from None
-    return FileState(path, real, data, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+    return FileState(
+        path,
+        real,
+        data,
+        stat.S_IMODE(st.st_mode),
+        st.st_uid,
+        st.st_gid,
+        stamp=_stamp(st),
+        links=st.st_nlink,
+    )
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _check_unchanged(expect: FileState) -> None:
+    """Raise ``FileChanged`` unless ``expect.real`` still holds what ``expect`` read.
+
+    Size, mtime and inode first (cheap); when they differ, the bytes decide (a ``touch``
+    or a sync tool rewriting the same text is no change).
+    """
+    try:
+        st = os.stat(expect.real)
+    except FileNotFoundError:
+        if expect.data is not None:
+            raise FileChanged(expect.path) from None
+        return
+    except OSError:
+        return  # the write itself reports what is wrong with the path
+    if expect.data is None:
+        raise FileChanged(expect.path)
+    if _stamp(st) == expect.stamp:
+        return
+    try:
+        now = read_regular(expect.real)
+    except OSError:
+        raise FileChanged(expect.path) from None
+    if now != expect.data:
+        raise FileChanged(expect.path)
 
 
 def read_toml(path: Path) -> dict[str, Any] | None:
@@ -179,9 +266,20 @@ def missing_dirs(path: Path) -> list[Path]:
 
 
 def atomic_write(
-    real: Path, data: bytes, *, mode: int, uid: int | None = None, gid: int | None = None
+    real: Path,
+    data: bytes,
+    *,
+    mode: int,
+    uid: int | None = None,
+    gid: int | None = None,
+    expect: FileState | None = None,
 ) -> None:
-    """Replace ``real`` with ``data`` in one step; a crash leaves the old or the new file."""
+    """Replace ``real`` with ``data`` in one step; a crash leaves the old or the new file.
+
+    With ``expect``, the file must still be what ``expect`` read right before it is
+    replaced (else ``FileChanged``, and nothing was written): a user's or an editor's write
+    made since is never overwritten.
+    """
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TMP_SUFFIX)
@@ -202,6 +300,8 @@ def atomic_write(
         if uid is not None and gid is not None and hasattr(os, "chown") and not owned:
             with contextlib.suppress(PermissionError):
                 os.chown(tmp, uid, gid)
+        if expect is not None:
+            _check_unchanged(expect)
         _replace(tmp, real)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -262,7 +362,10 @@ def remove_dirs(dirs: Sequence[Path | str]) -> None:
             break  # not empty (the user put something there) or gone already
 
 
-def remove_file(real: Path) -> None:
+def remove_file(real: Path, *, expect: FileState | None = None) -> None:
+    """Delete ``real`` (with ``expect``: only if it still holds what ``expect`` read)."""
+    if expect is not None:
+        _check_unchanged(expect)
     try:
         os.unlink(real)
     except FileNotFoundError:

@@ -16,16 +16,21 @@ was or as intended, and ``recover`` tells which from its hash.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import json
 import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pypi_switch.edit import (
+    TMP_SUFFIX,
     atomic_write,
+    read_regular,
     read_state,
     remove_dirs,
     remove_stale_temps,
@@ -41,6 +46,7 @@ __all__ = [
     "Mode",
     "StateStore",
     "Written",
+    "as_found",
     "now_iso",
     "recover",
     "settle",
@@ -65,17 +71,22 @@ class Written:
         return {"sha256": self.sha256, "changes": [c.to_json() for c in self.changes]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Written | None:
+    def from_json(cls, data: Any, where: str) -> Written | None:
         if data is None:
             return None
-        return cls(str(data["sha256"]), tuple(Change.from_json(c) for c in data["changes"]))
+        f = _Fields(data, where)
+        changes = f.get("changes", list)
+        return cls(
+            f.sha("sha256"),
+            tuple(_change(c, f"{where}.changes[{i}]") for i, c in enumerate(changes)),
+        )
 
 
 @dataclass
 class FileRecord:
     target: str
     path: str  # as configured (may be a symlink)
-    real: str  # where the bytes are
+    real: str  # where the bytes are: the file that was switched, even if the link moved since
     existed: bool
     mode: int | None
     uid: int | None
@@ -103,20 +114,35 @@ class FileRecord:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FileRecord:
+    def from_json(cls, data: Any, where: str) -> FileRecord:
+        f = _Fields(data, where)
+        existed = f.get("existed", bool)
+        original = f.sha_or_none("original_sha256")
+        if existed and original is None:
+            raise ValueError(f"{where}: a file that existed has no original_sha256")
+        dirs = f.get("created_dirs", list, default=[])
+        if not all(isinstance(d, str) for d in dirs):
+            raise ValueError(f"{where}.created_dirs must be a list of strings")
+        real = f.get("real", str)
+        if not os.path.isabs(real):
+            raise ValueError(f"{where}.real must be an absolute path, not {real!r}")
         return cls(
-            target=str(data["target"]),
-            path=str(data["path"]),
-            real=str(data["real"]),
-            existed=bool(data["existed"]),
-            mode=data["mode"],
-            uid=data.get("uid"),
-            gid=data.get("gid"),
-            original_sha256=data["original_sha256"],
-            created_dirs=list(data.get("created_dirs", [])),
-            written=Written.from_json(data.get("written")),
-            pending=Written.from_json(data.get("pending")),
-            user_edited=bool(data.get("user_edited", False)),
+            target=f.get("target", str),
+            path=f.get("path", str),
+            real=real,
+            existed=existed,
+            mode=f.get("mode", int, optional=True),
+            uid=f.get("uid", int, optional=True, default=None),
+            gid=f.get("gid", int, optional=True, default=None),
+            original_sha256=original,
+            created_dirs=list(dirs),
+            written=Written.from_json(
+                f.get("written", dict, optional=True, default=None), f"{where}.written"
+            ),
+            pending=Written.from_json(
+                f.get("pending", dict, optional=True, default=None), f"{where}.pending"
+            ),
+            user_edited=f.get("user_edited", bool, default=False),
         )
 
 
@@ -146,19 +172,92 @@ class Journal:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Journal:
-        if data.get("version") != VERSION:
-            raise ValueError(f"unknown version {data.get('version')!r}")
-        mode = data.get("mode")
+    def from_json(cls, data: Any) -> Journal:
+        """The journal ``to_json`` wrote; ``ValueError`` naming the first field that is not."""
+        f = _Fields(data, "the journal")
+        version = data.get("version")
+        if version != VERSION:
+            raise ValueError(f"unknown version {version!r}")
+        mode = f.get("mode", str, optional=True, default=None)
         if mode not in ("manual", "auto", None):
             raise ValueError(f"unknown mode {mode!r}")
+        pending = f.get("pending", dict, optional=True, default=None)
+        if pending is not None:
+            p = _Fields(pending, "pending")
+            pending = {k: p.get(k, str) for k in ("mirror", "mode", "since")}
+        files = f.get("files", list, default=[])
         return cls(
-            mirror=data.get("mirror"),
-            since=data.get("since"),
+            mirror=f.get("mirror", str, optional=True, default=None),
+            since=f.get("since", str, optional=True, default=None),
             mode=mode,
-            pending=data.get("pending"),
-            files=[FileRecord.from_json(r) for r in data.get("files", [])],
+            pending=pending,
+            files=[FileRecord.from_json(r, f"files[{i}]") for i, r in enumerate(files)],
         )
+
+
+_MISSING = object()
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+class _Fields:
+    """Typed access to one JSON object of the journal (bool is not an int here)."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ValueError(f"{where} is {_json_type(data)}, not an object")
+        self.data, self.where = data, where
+
+    def get(self, key: str, kind: type, *, optional: bool = False, default: Any = _MISSING) -> Any:
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise ValueError(f"{self.where} has no {key!r}")
+            return default
+        if value is None and optional:
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            want = {str: "a string", int: "a number", bool: "true or false"}.get(
+                kind, f"{_json_type(kind())}"
+            )
+            raise ValueError(f"{self.where}.{key} is {_json_type(value)}, not {want}")
+        return value
+
+    def sha(self, key: str) -> str:
+        value = self.sha_or_none(key)
+        if value is None:
+            raise ValueError(f"{self.where}.{key} is null, not a sha256 hash")
+        return value
+
+    def sha_or_none(self, key: str) -> str | None:
+        # Also a file name under backups/: nothing but a hash may reach the file system.
+        value: str | None = self.get(key, str, optional=True)
+        if value is not None and not _SHA.fullmatch(value):
+            raise ValueError(f"{self.where}.{key} is not a sha256 hash")
+        return value
+
+
+def _change(data: Any, where: str) -> Change:
+    f = _Fields(data, where)
+    for key in ("section", "key", "new"):
+        f.get(key, str)
+    f.get("old", str, optional=True)
+    f.get("section_added", bool, default=False)
+    f.get("kind", str, optional=True, default=None)
+    return Change.from_json(data)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
 class StateStore:
@@ -192,30 +291,54 @@ class StateStore:
         from filelock import FileLock, Timeout  # costs 30 ms: only runs that write need it
 
         self.ensure()
-        lock = FileLock(self.dir / "lock", timeout=timeout, mode=0o600, preserve_lock_file=True)
+        path = self.dir / "lock"
+        _check_lock_path(path)
+        lock = FileLock(path, timeout=timeout, mode=0o600, preserve_lock_file=True)
         try:
             lock.acquire()
         except Timeout:
             raise Busy("another pypi-switch run is in progress") from None
+        except OSError as exc:
+            raise SwitchError(f"cannot lock {path}: {exc.strerror or exc}") from None
         _HELD.add(key)
         try:
+            self._tidy()
             yield
         finally:
             _HELD.discard(key)
             lock.release()
 
+    def _tidy(self) -> None:
+        """What a killed run may have left in the state dir: its temp files (removed) and
+        files a loose umask or an older version made readable by others (tightened)."""
+        for folder in (self.dir, self.backups):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                private = folder == self.backups or entry.name in ("journal.json", "auto.json")
+                try:
+                    if entry.name.endswith(TMP_SUFFIX):
+                        os.unlink(entry.path)
+                    elif private and _loose(entry):
+                        os.chmod(entry.path, 0o600)
+                except OSError:
+                    continue  # best effort: the next run tries again
+
     def load(self) -> Journal:
         try:
-            raw = self.journal_path.read_bytes()
+            raw = read_regular(self.journal_path)
         except FileNotFoundError:
             return Journal()
         except OSError as exc:
             raise SwitchError(f"cannot read {self.journal_path}: {exc.strerror}") from None
         try:
             return Journal.from_json(json.loads(raw))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError) as exc:
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise SwitchError(
-                f"{self.journal_path} is damaged ({exc}); move it away to go on"
+                f"{self.journal_path} is damaged ({detail}); move it away to go on"
             ) from None
 
     def save(self, journal: Journal) -> None:
@@ -239,7 +362,7 @@ class StateStore:
             return None
         path = self.backups / record.original_sha256
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise SwitchError(
                 f"the backup of {record.path} is missing ({path}: {exc.strerror})"
@@ -265,16 +388,48 @@ class StateStore:
                 self.backups.rmdir()
 
 
+def _loose(entry: os.DirEntry[str]) -> bool:
+    """A file of the state dir that others may read."""
+    if not entry.is_file(follow_symlinks=False):
+        return False
+    return bool(stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) & 0o077)
+
+
 class Busy(SwitchError):
     """Another run holds the lock."""
+
+
+def _check_lock_path(path: Path) -> None:
+    """The lock must be a plain file: a directory cannot be locked, and a symlink would
+    have the lock created, or truncated, wherever it points."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SwitchError(f"cannot lock {path}: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    kind = (
+        "a symlink"
+        if stat.S_ISLNK(st.st_mode)
+        else "a directory"
+        if stat.S_ISDIR(st.st_mode)
+        else "not a regular file"
+    )
+    raise SwitchError(f"cannot lock {path}: it is {kind}, not a file; move it away to go on")
 
 
 def recover(journal: Journal, current_sha: dict[str, str | None]) -> bool:
     """Settle a switch that was interrupted, from each file's current hash.
 
     A file whose hash is the intended one was written: its pending edit becomes the
-    written one. Any other file was not reached: its pending edit is dropped. Records of
-    files that were never written are dropped. Returns whether anything changed.
+    written one. A file still as it was before that switch was not reached: its pending
+    edit is dropped, and so is the record of a file never switched before. A file that is
+    neither was written and then changed by someone else (or cannot be read): its record
+    stays, marked as edited by the user, so that restore takes back only pypi-switch's
+    options and its original is kept for ``restore --force``. Returns whether anything
+    changed.
     """
     if journal.pending is None and not any(r.pending for r in journal.files):
         return False
@@ -282,9 +437,16 @@ def recover(journal: Journal, current_sha: dict[str, str | None]) -> bool:
     for record in journal.files:
         if record.pending is None:
             continue
-        if current_sha.get(record.real) == record.pending.sha256:
+        now = current_sha.get(record.real)
+        before = record.written.sha256 if record.written else record.original_sha256
+        if now == record.pending.sha256:
             record.written = record.pending
             promoted = True
+        elif now != before:
+            if record.written is None:
+                record.written = record.pending
+                promoted = True
+            record.user_edited = True
         record.pending = None
     journal.files = [r for r in journal.files if r.written is not None]
     if journal.pending is not None and promoted:
@@ -295,19 +457,41 @@ def recover(journal: Journal, current_sha: dict[str, str | None]) -> bool:
     return True
 
 
-def settle(journal: Journal, store: StateStore) -> None:
-    """Finish the books of an interrupted run (see ``recover``), and sweep its temp files."""
-    for record in journal.files:
-        remove_stale_temps(Path(record.real))
-    remove_stale_temps(store.journal_path)
-    if journal.pending is None and not any(r.pending for r in journal.files):
-        return
+def _current_hashes(journal: Journal) -> dict[str, str | None]:
     current: dict[str, str | None] = {}
     for record in journal.files:
         try:
             current[record.real] = read_state(Path(record.real)).sha256
         except SwitchError:
             current[record.real] = None
+    return current
+
+
+def _interrupted(journal: Journal) -> bool:
+    return journal.pending is not None or any(r.pending for r in journal.files)
+
+
+def as_found(journal: Journal) -> Journal:
+    """The books as the files are now, without writing anything (for ``status``): a
+    killed switch settled (see ``recover``), and no record of a file that holds its
+    original bytes again (a restore killed before it could say so)."""
+    view = copy.deepcopy(journal)
+    current = _current_hashes(view)
+    recover(view, current)
+    view.files = [r for r in view.files if current.get(r.real) != r.original_sha256]
+    return view
+
+
+def settle(journal: Journal, store: StateStore) -> None:
+    """Finish the books of an interrupted run (see ``recover``), sweep the temp files it
+    left beside the files, and drop the backups no record needs (a run killed before its
+    intent was saved had changed no file)."""
+    for record in journal.files:
+        remove_stale_temps(Path(record.real))
+    if not _interrupted(journal):
+        store.drop_unused_backups(journal)
+        return
+    current = _current_hashes(journal)
     before = list(journal.files)
     recover(journal, current)
     for record in before:

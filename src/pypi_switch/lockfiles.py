@@ -30,6 +30,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from pypi_switch.edit import read_regular
 from pypi_switch.errors import UsageError
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def read_needs(paths: Iterable[Path]) -> Needs:
 def read_one(path: Path) -> Needs:
     """Read one requirements or lock file; anything else is a usage error naming it."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -313,7 +314,7 @@ def _include(path: Path, target: str, where: str, seen: set[Path]) -> Needs:
     if included in seen:
         return Needs()  # pip reads a file included twice once; a cycle must not loop
     try:
-        text = included.read_bytes().decode("utf-8-sig")
+        text = read_regular(included).decode("utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"{where}: -r {target}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

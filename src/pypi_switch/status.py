@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pypi_switch.edit import decode, read_state, resolve
 from pypi_switch.errors import SwitchError
-from pypi_switch.journal import Journal, Mode, StateStore
+from pypi_switch.journal import Journal, Mode, StateStore, as_found
 from pypi_switch.targets import all_warnings, choose_targets, registry
 from pypi_switch.targets.base import Context, FileSpec, ParseError, Target
 from pypi_switch.targets.pip import INDEX, option_from_files
@@ -49,7 +49,8 @@ class Status:
 
 
 def status(ctx: Context) -> Status:
-    journal = StateStore(ctx.paths.state_dir).load()
+    found = StateStore(ctx.paths.state_dir).load()
+    journal = as_found(found)  # what the files say, even after a run that was killed
     targets = list(choose_targets(ctx, None))
     for record in journal.files:  # a target switched earlier is shown even if not chosen now
         target = registry().get(record.target)
@@ -93,7 +94,7 @@ def status(ctx: Context) -> Status:
         mirror=journal.mirror if journal.active else None,
         since=journal.since if journal.active else None,
         mode=journal.mode if journal.active else None,
-        interrupted=journal.pending is not None,
+        interrupted=found.pending is not None,
         targets=tuple(rows),
         effective_pip_index=pip.url,
         effective_pip_source=pip.source,

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from pypi_switch.edit import read_regular
+
 if TYPE_CHECKING:  # the targets use this module: no import cycle at run time
     from pypi_switch.targets.base import Context
 
@@ -82,8 +84,7 @@ def lock_files(folder: Path) -> list[Path]:
 
 def _read(path: Path) -> str:
     try:
-        with path.open("rb") as f:
-            return f.read(MAX_BYTES).decode("utf-8", "replace")
+        return read_regular(path, MAX_BYTES).decode("utf-8", "replace")
     except OSError:
         return ""
 

@@ -6,21 +6,37 @@ A *write step* is any call that changes the disk: ``os.open``/``open()`` for wri
 forms). The hook sits on the ``os``/``io`` functions, so it sees every write whatever
 module makes it. Modes:
 
-- ``count``: no fault; the steps are logged to ``FAULT_LOG`` (one line each);
-- ``raise``: the N-th step raises ``OSError(EIO)`` (a full disk, an I/O error);
-- ``kill``: the process SIGKILLs itself just before the N-th step (a crash, power loss).
+- ``count``: no fault; the steps are logged (one line each);
+- ``raise``: the N-th step raises ``OSError(EIO)`` (an I/O error);
+- ``full``: from the N-th step on, every step that needs space raises ``ENOSPC`` (a disk
+  filled up by another program: the rollback cannot write either);
+- ``kill``: the process SIGKILLs itself just before the N-th step (a crash, power loss);
+- ``sigint`` / ``sigterm``: the process gets SIGINT (Ctrl-C) / SIGTERM just before it;
+- ``fill``: just before the N-th step, another program takes every free block of the
+  disk that holds the path ``fill`` (a real full disk: a small tmpfs);
+- ``edit``: no fault, but another program appends ``edit["data"]`` to ``edit["path"]``
+  at each of the first ``edit["times"]`` steps whose log line (``open ('/path',)``)
+  contains ``edit["match"]``.
+
+The cases run in one ``FaultRunner`` process (tests/support/fault_runner.py), which forks
+a child per case: real processes, without an interpreter start for each.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from tests.support.sandbox import Sandbox
 
-__all__ = ["KILL_AT_REPLACE", "WRAPPER", "count_steps", "run_with_fault"]
+__all__ = ["KILL_AT_REPLACE", "MODES", "FaultRunner", "fault_runner"]
+
+MODES = ("raise", "full", "kill", "sigint", "sigterm", "fill", "edit")
 
 # The coarser hook: SIGKILL at the N-th ``os.replace`` (each backup, journal and config
 # file lands by one), then run the CLI with the remaining arguments.
@@ -42,88 +58,83 @@ sys.argv = ["pypi-switch", *sys.argv[2:]]
 main()
 """
 
-WRAPPER = r"""
-import builtins, errno, io, os, runpy, signal, sys
-
-AT = int(os.environ.pop("FAULT_AT"))
-MODE = os.environ.pop("FAULT_MODE")
-LOG = os.environ.pop("FAULT_LOG", "")
-_real_open = os.open
-_real_write = os.write
-_count = 0
-
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+RUNNER = Path(__file__).with_name("fault_runner.py")
 
 
-def _step(name, args):
-    global _count
-    _count += 1
-    if LOG:
-        fd = _real_open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        _real_write(fd, f"{_count} {name} {args[:1]!r}\n".encode())
-        os.close(fd)
-    if _count == AT:
-        if MODE == "kill":
-            os.kill(os.getpid(), signal.SIGKILL)
-        if MODE == "raise":
-            raise OSError(errno.EIO, f"injected fault at write step {AT} ({name})")
+class FaultRunner:
+    """One process that runs ``python -m pypi_switch`` cases with a fault each."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(RUNNER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=scratch,
+        )
+        assert self._read() == "ready", "the fault runner did not start"
+
+    def _read(self) -> str:
+        stdout: IO[str] | None = self.process.stdout
+        assert stdout is not None
+        line = stdout.readline()
+        assert line, f"the fault runner died (exit {self.process.wait()})"
+        return line.strip()
+
+    def run(
+        self,
+        box: Sandbox,
+        *args: str,
+        mode: str = "count",
+        at: int = 0,
+        log: Path | None = None,
+        fill: Path | None = None,
+        edit: Mapping[str, object] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """``python -m pypi_switch ARGS`` in the sandbox, with a fault at write step ``at``."""
+        assert mode == "count" or mode in MODES, mode
+        out, err = self.scratch / "stdout", self.scratch / "stderr"
+        case = {
+            "env": box.env,
+            "cwd": str(box.project),
+            "argv": list(args),
+            "mode": mode,
+            "at": at,
+            "log": str(log or ""),
+            "out": str(out),
+            "err": str(err),
+            "fill": str(fill or ""),
+            "edit": dict(edit or {}),
+        }
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(json.dumps(case) + "\n")
+        stdin.flush()
+        rc = json.loads(self._read())["rc"]
+        argv = [sys.executable, "-m", "pypi_switch", *args]
+        return subprocess.CompletedProcess(argv, rc, out.read_text(), err.read_text())
+
+    def count_steps(self, box: Sandbox, *args: str) -> list[str]:
+        """The write steps a run without a fault makes, in order (the run must succeed)."""
+        log = self.scratch / "count.log"
+        log.unlink(missing_ok=True)
+        out = self.run(box, *args, log=log)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return log.read_text().splitlines() if log.exists() else []
+
+    def close(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        self.process.wait(timeout=60)
 
 
-def _hook_os(name):
-    real = getattr(os, name)
-
-    def hook(*args, **kwargs):
-        if name == "open":
-            flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
-            if not flags & _WRITE_FLAGS:
-                return real(*args, **kwargs)
-        _step(name, args)
-        return real(*args, **kwargs)
-
-    setattr(os, name, hook)
-
-
-for _name in (
-    "open", "write", "fsync", "fdatasync", "replace", "rename", "link", "symlink",
-    "unlink", "remove", "rmdir", "mkdir", "chmod", "fchmod", "lchmod", "chown",
-    "fchown", "lchown", "utime", "truncate", "ftruncate",
-):
-    if hasattr(os, _name):
-        _hook_os(_name)
-
-_real_io_open = io.open
-
-
-def _io_open(file, mode="r", *args, **kwargs):
-    if any(c in mode for c in "wax+"):
-        _step("io.open", (file,))
-    return _real_io_open(file, mode, *args, **kwargs)
-
-
-io.open = _io_open
-builtins.open = _io_open
-
-sys.argv = ["pypi-switch", *sys.argv[1:]]
-runpy.run_module("pypi_switch", run_name="__main__", alter_sys=True)
-"""
-
-
-def run_with_fault(
-    box: Sandbox,
-    *args: str,
-    mode: str,
-    at: int = 0,
-    log: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """``python -m pypi_switch ARGS`` in the sandbox, with a fault at write step ``at``."""
-    extra = {"FAULT_AT": str(at), "FAULT_MODE": mode, "FAULT_LOG": str(log or "")}
-    extra.update(env or {})
-    return box.command([sys.executable, "-c", WRAPPER, *args], env=extra, timeout=60)
-
-
-def count_steps(box: Sandbox, *args: str, log: Path) -> list[str]:
-    """Run without a fault; the write steps it made, in order (the run must succeed)."""
-    out = run_with_fault(box, *args, mode="count", log=log)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return log.read_text().splitlines() if log.exists() else []
+@contextmanager
+def fault_runner(scratch: Path) -> Iterator[FaultRunner]:
+    runner = FaultRunner(scratch)
+    try:
+        yield runner
+    finally:
+        runner.close()

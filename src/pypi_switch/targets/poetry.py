@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pypi_switch.edit import read_toml
+from pypi_switch.edit import read_regular, read_toml
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import TomlText
@@ -163,8 +163,7 @@ def has_plugin(poetry: Path, home: Path) -> bool | None:
 def _interpreter(script: Path) -> Path | None:
     """The Python a console script runs with, from its first lines (pip's two launchers)."""
     try:
-        with script.open("rb") as f:
-            head = f.read(1024).decode("utf-8", "replace").splitlines()
+        head = read_regular(script, 1024).decode("utf-8", "replace").splitlines()
     except OSError:
         return None
     if not head or not head[0].startswith("#!"):
