@@ -1,29 +1,36 @@
-"""Black-box fault injection at every write step of a four-target switch and a restore.
+"""Black-box fault injection at every write step of a switch and of a restore.
 
-Unlike test_switch_faults.py (which counts ``os.replace`` in-process), the hook here sees
-every disk-changing call of the real command line (see tests/support/faults.py).
+The hook sees every disk-changing call of the real command line (see
+tests/support/faults.py): an I/O error, a disk that is full from there on, SIGKILL,
+SIGINT and SIGTERM, each just before the N-th step. After each fault:
 
-After an I/O error the switch is all or nothing; after a crash (SIGKILL) every file is
-either original or fully switched, never half-written; and ``restore`` then gives back
-every original byte for byte.
+- a run that ends by itself (an error, Ctrl-C, SIGTERM) leaves the switch all or nothing
+  and says so in one line; a killed run leaves every file whole (its original or its
+  switched bytes, never half-written);
+- ``status`` tells the truth about which files are switched;
+- ``restore`` gives back every original byte for byte, with its mode, and leaves
+  nothing behind: no temp file, no journal, no backup.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.faults import count_steps, run_with_fault
+from tests.support.faults import FaultRunner, fault_runner
 from tests.support.sandbox import Sandbox
-from tests.support.switching import DEAD_URL, ERROR_PREFIX, ok, write
+from tests.support.switching import DEAD_URL, ERROR_PREFIX, ok, ok_json, write
 
 URL = DEAD_URL
-CHUNKS = 3  # each mode's steps are spread over this many tests, for pytest-xdist
+SWITCH = ("use-mirror", URL, "--force")
+ALLOCATING = ("open", "io.open", "write", "mkdir", "symlink", "link", "truncate", "ftruncate")
 
-pytestmark = pytest.mark.linux_only("SIGKILL at a write step")
+pytestmark = pytest.mark.linux_only("SIGKILL, SIGINT and SIGTERM at a write step")
 
 
 def _files(box: Sandbox) -> dict[str, Path]:
@@ -52,11 +59,12 @@ SWITCHED: dict[str, bytes] = {
     "project": f"[buildout]\nparts =\nindex = {URL}\n".encode(),
 }
 
-SWITCH = ("use-mirror", URL, "--force")
-
 
 def _fresh(root: Path) -> Sandbox:
     box = Sandbox.create(root)
+    # The classic targets only, whatever is on PATH: uv, pdm or poetry files are written
+    # by the same code, and would only add steps.
+    box.write_config('targets = ["pip", "pydistutils", "buildout", "project"]\n')
     for name, path in _files(box).items():
         data = ORIGINAL[name]
         if data is not None:
@@ -64,8 +72,30 @@ def _fresh(root: Path) -> Sandbox:
     return box
 
 
+class _Boxes:
+    """One sandbox path reused by every case: a copy of a template made there once (the
+    journal holds absolute paths), so that a case costs a copy, not a switch."""
+
+    def __init__(self, tmp_path: Path, *, switched: bool) -> None:
+        self.root = tmp_path / "box"
+        self.template = tmp_path / "template"
+        box = _fresh(self.root)
+        if switched:
+            ok(box, *SWITCH)
+        shutil.copytree(self.root, self.template, symlinks=True)
+
+    def fresh(self) -> Sandbox:
+        shutil.rmtree(self.root)
+        shutil.copytree(self.template, self.root, symlinks=True)
+        return Sandbox.create(self.root)
+
+
 def _state(box: Sandbox) -> dict[str, bytes | None]:
     return {n: (p.read_bytes() if p.exists() else None) for n, p in _files(box).items()}
+
+
+def _switched_names(box: Sandbox) -> set[str]:
+    return {n for n, data in _state(box).items() if data == SWITCHED[n]}
 
 
 def _not_original(box: Sandbox, when: str) -> list[str]:
@@ -84,12 +114,17 @@ def _not_original(box: Sandbox, when: str) -> list[str]:
 
 
 def _debris(box: Sandbox) -> list[Path]:
-    """Paths under HOME and the project that were not there before (the state aside)."""
+    """Paths that were not there before: under HOME and the project, and in the state
+    dir anything but the lock once nothing is switched."""
     expected = {path for name, path in _files(box).items() if ORIGINAL[name] is not None}
+    expected.add(box.tool_config)
     expected |= {parent for path in expected for parent in path.parents}
     found = [*box.home.rglob("*"), *box.project.rglob("*")]
     state = box.home / ".local"
-    return [p for p in found if p not in expected and p != state and state not in p.parents]
+    others = [p for p in found if p not in expected and p != state and state not in p.parents]
+    kept = {box.state_dir / "lock", box.state_dir, box.state_dir.parent, box.state_dir / "backups"}
+    leftovers = [p for p in state.rglob("*") if p not in kept and box.state_dir in p.parents]
+    return others + leftovers
 
 
 def _half_done(box: Sandbox, when: str) -> list[str]:
@@ -100,22 +135,47 @@ def _half_done(box: Sandbox, when: str) -> list[str]:
     ]
 
 
-def _steps(tmp_path: Path, *args: str, kill: bool, prepare: bool = False) -> list[tuple[int, str]]:
-    """The write steps worth a fault, as (number, description).
+def _status_is_true(box: Sandbox, when: str) -> list[str]:
+    """``status`` says switched exactly when some file holds the switched bytes."""
+    doc = ok_json(box, "status")
+    switched = bool(_switched_names(box) - {n for n, d in ORIGINAL.items() if d == SWITCHED[n]})
+    if doc["switched"] != switched:
+        return [f"{when}: status says switched={doc['switched']}, files say {switched}"]
+    return []
 
-    Every step, except those that cannot lead anywhere new (to keep the run short):
-    exact repeats of a mkdir/chmod of one directory (``mkdir -p`` before each state
-    write); the same steps again for a second backup file (all backups are written by
-    one code path); for a crash, a step right after an fsync or a temp file's chmod,
-    since the disk looks the same as one step earlier; for an I/O error, wrapping the
-    temp file's descriptor and its chmod (the same failure path as its fsync).
+
+def _restore_finishes(box: Sandbox, when: str) -> list[str]:
+    out = box.run("restore")
+    if out.returncode != 0 or "Traceback" in out.stderr:
+        return [f"{when}: restore failed (exit {out.returncode}): {out.stderr.strip()}"]
+    problems = _not_original(box, f"{when}, then restore")
+    doc = ok_json(box, "status")
+    if doc["switched"] or doc["interrupted"]:
+        problems.append(f"{when}, then restore: status still says {doc}")
+    return problems
+
+
+def _one_line(out_stderr: str, when: str, prefix: str) -> list[str]:
+    lines = out_stderr.strip().splitlines()
+    if len(lines) == 1 and lines[0].startswith(prefix):
+        return []
+    return [f"{when}: expected one line starting {prefix!r}, got:\n{out_stderr}"]
+
+
+def _steps(
+    runner: FaultRunner, boxes: _Boxes, args: tuple[str, ...], mode: str
+) -> Iterator[tuple[int, str]]:
+    """The write steps worth a fault of this mode, as (number, description).
+
+    Every step, except those that cannot lead anywhere new: exact repeats of a mkdir/chmod
+    of one directory (``mkdir -p`` before each state write); the same steps again for a
+    second backup file (all backups are written by one code path); for a crash, a step
+    right after an fsync or a temp file's chmod (the disk looks the same as one step
+    earlier); for an error or a signal, wrapping the temp file's descriptor and its chmod
+    (the same path as its fsync); for a full disk, the steps that need no space.
     """
-    box = _fresh(tmp_path / "count")
-    if prepare:
-        ok(box, *SWITCH)
-    steps = count_steps(box, *args, log=tmp_path / "count.log")
+    steps = runner.count_steps(boxes.fresh(), *args)
     assert steps, "no write step seen: the hook does not see the engine's writes"
-    chosen: list[tuple[int, str]] = []
     seen: set[tuple[str, str]] = set()
     current = ""  # the path the latest open() created: fd-only steps are about it
     previous = ("", "")
@@ -134,10 +194,103 @@ def _steps(tmp_path: Path, *args: str, kill: bool, prepare: bool = False) -> lis
         )
         seen.add(key)
         previous = (name, arg)
-        if repeat or (after_noop if kill else same_path):
+        if repeat:
             continue
-        chosen.append((number, f"{number}/{len(steps)} {name} {about}"))
-    return chosen
+        if mode == "kill" and after_noop:
+            continue
+        if mode != "kill" and same_path:
+            continue
+        if mode == "full" and name not in ALLOCATING:
+            continue
+        yield number, f"{number}/{len(steps)} {name} {about}"
+
+
+# What each mode's run may end with: exit status -> the line it must say (None: silent).
+ENDINGS: dict[str, dict[int, str | None]] = {
+    "raise": {0: None, 1: ERROR_PREFIX},
+    "full": {0: None, 1: ERROR_PREFIX},
+    "kill": {-signal.SIGKILL: None},
+    "sigint": {130: "pypi-switch: interrupted"},
+    "sigterm": {143: "pypi-switch: terminated", -signal.SIGTERM: None},
+}
+
+
+def _judge_switch(box: Sandbox, mode: str, rc: int, stderr: str, when: str) -> list[str]:
+    endings = ENDINGS[mode]
+    if rc not in endings or "Traceback" in stderr:
+        return [f"{when}: exit {rc}\n{stderr}"]
+    line = endings[rc]
+    problems = _one_line(stderr, when, line) if line else []
+    switched = _switched_names(box)
+    if rc in (-signal.SIGKILL, -signal.SIGTERM):
+        return problems + _half_done(box, when)  # no chance to roll back: each file whole
+    if rc == 0:
+        if len(switched) != len(SWITCHED):
+            problems.append(f"{when}: exit 0, but only {sorted(switched)} are switched")
+        return problems
+    if "could not be put back" in stderr:
+        # The disk is full for the rollback too: the line names the files still switched.
+        problems += _half_done(box, when)
+        tail = stderr.rsplit(";", 1)[-1]
+        named = {n for n, p in _files(box).items() if str(p) in tail}
+        if named != switched:
+            problems.append(f"{when}: names {sorted(named)}, switched are {sorted(switched)}")
+        return problems
+    return problems + _not_original(box, f"{when}, rolled back (exit {rc})")
+
+
+def _judge_restore(box: Sandbox, mode: str, rc: int, stderr: str, when: str) -> list[str]:
+    endings = ENDINGS[mode]
+    if rc not in endings or "Traceback" in stderr:
+        return [f"{when}: exit {rc}\n{stderr}"]
+    line = endings[rc]
+    problems = _one_line(stderr, when, line) if line else []
+    problems += _half_done(box, when)
+    if rc == 0:
+        problems += _not_original(box, when)
+    elif line:
+        # The line names the files restored before it stopped; they are the originals.
+        for name, path in _files(box).items():
+            said = f"restored {path}" in stderr or f", {path}" in stderr
+            if said and _state(box)[name] != ORIGINAL[name]:
+                problems.append(f"{when}: says {name} was restored, but it is not")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["raise", "full", "kill", "sigint", "sigterm"])
+def test_a_fault_at_each_write_step_of_a_switch(tmp_path: Path, mode: str) -> None:
+    boxes = _Boxes(tmp_path, switched=False)
+    problems: list[str] = []
+    with fault_runner(tmp_path / "runner") as runner:
+        cases = list(_steps(runner, boxes, SWITCH, mode))
+        for at, step in cases:
+            when = f"{mode} at switch step {step}"
+            box = boxes.fresh()
+            out = runner.run(box, *SWITCH, mode=mode, at=at)
+            problems += _judge_switch(box, mode, out.returncode, out.stderr, when)
+            problems += _status_is_true(box, when)
+            problems += _restore_finishes(box, when)
+    assert len(cases) > 10
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["raise", "full", "kill", "sigint", "sigterm"])
+def test_a_fault_at_each_write_step_of_a_restore(tmp_path: Path, mode: str) -> None:
+    boxes = _Boxes(tmp_path, switched=True)
+    problems: list[str] = []
+    with fault_runner(tmp_path / "runner") as runner:
+        cases = list(_steps(runner, boxes, ("restore",), mode))
+        for at, step in cases:
+            when = f"{mode} at restore step {step}"
+            box = boxes.fresh()
+            out = runner.run(box, "restore", mode=mode, at=at)
+            problems += _judge_restore(box, mode, out.returncode, out.stderr, when)
+            problems += _status_is_true(box, when)
+            problems += _restore_finishes(box, when)
+    assert len(cases) > 5
+    assert not problems, "\n".join(problems)
 
 
 def test_a_clean_switch_gives_the_expected_bytes(tmp_path: Path) -> None:
@@ -147,58 +300,3 @@ def test_a_clean_switch_gives_the_expected_bytes(tmp_path: Path) -> None:
     assert _state(box) == SWITCHED
     ok(box, "restore")
     assert not _not_original(box, "after restore")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_io_error_at_each_write_step_is_all_or_nothing(tmp_path: Path, chunk: int) -> None:
-    steps = _steps(tmp_path, *SWITCH, kill=False)
-    problems: list[str] = []
-    for at, step in steps[chunk::CHUNKS]:
-        when = f"I/O error at write step {step}"
-        box = _fresh(tmp_path / f"at{at}")
-        out = run_with_fault(box, *SWITCH, mode="raise", at=at)
-        assert "Traceback" not in out.stderr, f"{when}\n{out.stderr}"
-        if out.returncode == 0:
-            assert _state(box) == SWITCHED, when
-        else:
-            assert out.returncode == 1, f"{when}: exit {out.returncode}\n{out.stderr}"
-            lines = out.stderr.strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith(ERROR_PREFIX), f"{when}\n{out.stderr}"
-            problems += _not_original(box, f"{when}, rolled back (exit 1)")
-        ok(box, "restore")
-        problems += _not_original(box, f"{when}, then restore")
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_crash_at_each_write_step_then_restore(tmp_path: Path, chunk: int) -> None:
-    steps = _steps(tmp_path, *SWITCH, kill=True)
-    problems: list[str] = []
-    for at, step in steps[chunk::CHUNKS]:
-        when = f"killed before write step {step}"
-        box = _fresh(tmp_path / f"at{at}")
-        out = run_with_fault(box, *SWITCH, mode="kill", at=at)
-        assert out.returncode == -signal.SIGKILL, f"{when}: not killed\n{out.stderr}"
-        problems += _half_done(box, when)
-        ok(box, "restore")
-        problems += _not_original(box, f"{when}, then restore")
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_crash_during_restore_then_restore_again(tmp_path: Path, chunk: int) -> None:
-    steps = _steps(tmp_path, "restore", kill=True, prepare=True)
-    problems: list[str] = []
-    for at, step in steps[chunk::CHUNKS]:
-        when = f"restore killed before write step {step}"
-        box = _fresh(tmp_path / f"at{at}")
-        ok(box, *SWITCH)
-        out = run_with_fault(box, "restore", mode="kill", at=at)
-        assert out.returncode == -signal.SIGKILL, f"{when}: not killed\n{out.stderr}"
-        problems += _half_done(box, when)
-        ok(box, "restore")
-        problems += _not_original(box, f"{when}, then restore")
-    assert not problems, "\n".join(problems)
