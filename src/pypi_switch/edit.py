@@ -120,7 +120,12 @@ def read_regular(path: Path | str, limit: int | None = None) -> bytes:
 
 def _read_regular(path: Path | str, limit: int | None) -> tuple[bytes, os.stat_result]:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except PermissionError:
+        if os.path.isdir(path):  # Windows refuses to open a folder at all
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path)) from None
+        raise
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):

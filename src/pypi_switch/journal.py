@@ -389,8 +389,9 @@ class StateStore:
 
 
 def _loose(entry: os.DirEntry[str]) -> bool:
-    """A file of the state dir that others may read."""
-    if not entry.is_file(follow_symlinks=False):
+    """A file of the state dir that others may read (on Windows, the profile's access
+    list decides: a mode there is only the read-only bit)."""
+    if os.name == "nt" or not entry.is_file(follow_symlinks=False):
         return False
     return bool(stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) & 0o077)
 

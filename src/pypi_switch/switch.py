@@ -243,7 +243,7 @@ def _file_mode(plan: _Plan, url: str) -> int:
     the mirror's credentials (restore puts the original mode back)."""
     if plan.state.mode is None:
         return _new_file_mode(url)
-    if _holds_credential(url):
+    if _holds_credential(url) and os.name != "nt":  # Windows: the profile's access list
         return plan.state.mode & 0o700
     return plan.state.mode
 
