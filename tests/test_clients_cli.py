@@ -163,6 +163,7 @@ def test_env_probe_picks_the_catalogues_best_or_checks_the_url(
     refused = sandbox.run("env", dead, "--probe")  # checked, and refused with its reason
     assert (refused.returncode, refused.stdout) == (1, "")
     assert refused.stderr.splitlines()[-1].startswith("pypi-switch: error: http://127.0.0.1:9/")
+    assert "--force" not in refused.stderr  # env has no --force to offer
     assert ok(sandbox, "env", dead).startswith(f"export PIP_INDEX_URL='{dead}'")  # no probe
     assert not (sandbox.state_dir / "journal.json").exists()  # env never switches
 

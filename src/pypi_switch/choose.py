@@ -276,7 +276,7 @@ def _merged(
     return dataclasses.replace(first, results=results, elapsed_s=first.elapsed_s + more.elapsed_s)
 
 
-def pick(choice: Choice, *, url: str | None) -> str:
+def pick(choice: Choice, *, url: str | None, forceable: bool = True) -> str:
     """The URL `use-mirror` switches to: ``url`` if it passed the probe, else the best.
 
     Raises ``SwitchError`` with the reasons when nothing may be chosen.
@@ -288,8 +288,8 @@ def pick(choice: Choice, *, url: str | None) -> str:
     if url is not None:
         reason = choice.ranking[0].reason if choice.ranking else "no answer"
         raise SwitchError(
-            f"{url} may not be used: {reason}; nothing changed "
-            "(--force switches without this check)"
+            f"{url} may not be used: {reason}; nothing changed"
+            + (" (--force switches without this check)" if forceable else "")
         )
     if choice.network_down:
         raise SwitchError(
@@ -411,6 +411,7 @@ def probe_and_pick(
     allow_missing: bool = False,
     require_given: bool = False,
     progress: ProbeProgress | None = None,
+    forceable: bool = True,
 ) -> tuple[Choice, str]:
     """Probe the catalogue (or check ``url``) and pick: what `use-mirror` and
     `env --probe` switch to or print."""
@@ -427,4 +428,4 @@ def probe_and_pick(
         check_bytes=True,
         allow_missing=allow_missing,
     )
-    return choice, pick(choice, url=url)
+    return choice, pick(choice, url=url, forceable=forceable)

@@ -27,7 +27,6 @@ from pypi_switch.errors import (
     EXIT_USAGE,
     SwitchError,
     Terminated,
-    UsageError,
 )
 
 P = ParamSpec("P")
@@ -309,23 +308,18 @@ def env_cmd(
     eval "$(pypi-switch env)" in a shell; --shell github >> "$GITHUB_ENV" in a workflow.
     """
     from pypi_switch import render, shell_env
-    from pypi_switch.targets import build_context
 
-    if shell not in shell_env.FORMATS:
-        raise UsageError(f"unknown --shell {shell!r} (known: {', '.join(shell_env.FORMATS)})")
-    if probe and unset:
-        raise UsageError("--unset runs no probe: it removes every variable env sets")
-    ctx = build_context()
-    if probe:
-        from pypi_switch import choose
-
-        with _probe_view(stderr=True, quiet=False) as view:
-            _, url = choose.probe_and_pick(
-                ctx, ctx.settings, url, allow_insecure=allow_insecure, progress=view
-            )
-    plan = shell_env.plan_for(ctx, url, unset=unset, allow_insecure=allow_insecure)
+    with _probe_view(stderr=True, quiet=not probe) as view:
+        out = shell_env.env_command(
+            url,
+            shell=shell,
+            unset=unset,
+            probe=probe,
+            allow_insecure=allow_insecure,
+            progress=view,
+        )
     # The one output that carries credentials: the user asked for them, to eval.
-    render.emit(shell_env.format_plan(plan, shell), reveal=True)
+    render.show(out, reveal=True)
 
 
 @app.command("probe")

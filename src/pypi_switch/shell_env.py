@@ -16,18 +16,24 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pypi_switch.errors import SwitchError, UsageError
 from pypi_switch.journal import StateStore
 from pypi_switch.targets.base import Context
 from pypi_switch.urls import host_of, needs_trusted_host
 
+if TYPE_CHECKING:
+    from pypi_switch.choose import ProbeProgress
+
 __all__ = [
     "FORMATS",
     "NAMES",
     "Assignment",
+    "EnvOutput",
     "EnvPlan",
     "assignments",
+    "env_command",
     "format_plan",
     "plan_for",
 ]
@@ -59,6 +65,49 @@ class EnvPlan:
     mirror: str | None
     source: str  # where the URL came from: "argument", "switch", "probe", or "unset"
     assignments: tuple[Assignment, ...]
+
+
+@dataclass(frozen=True)
+class EnvOutput:
+    """`pypi-switch env`'s result: the plan and its lines for one shell (credentials kept:
+    the user asked for them, to eval)."""
+
+    plan: EnvPlan
+    shell: str
+    text: str
+
+
+def env_command(
+    url: str | None,
+    *,
+    shell: str = "sh",
+    unset: bool = False,
+    probe: bool = False,
+    allow_insecure: bool = False,
+    progress: ProbeProgress | None = None,
+) -> EnvOutput:
+    """`pypi-switch env`: the lines for ``url``, the best mirror (``probe``), the active
+    switch, or the unsets."""
+    from pypi_switch.targets import build_context
+
+    if shell not in FORMATS:
+        raise UsageError(f"unknown --shell {shell!r} (known: {', '.join(FORMATS)})")
+    if probe and unset:
+        raise UsageError("--unset runs no probe: it removes every variable env sets")
+    ctx = build_context()
+    if probe:
+        from pypi_switch import choose
+
+        _, url = choose.probe_and_pick(
+            ctx,
+            ctx.settings,
+            url,
+            allow_insecure=allow_insecure,
+            progress=progress,
+            forceable=False,
+        )
+    plan = plan_for(ctx, url, unset=unset, allow_insecure=allow_insecure)
+    return EnvOutput(plan, shell, format_plan(plan, shell))
 
 
 def assignments(url: str | None) -> tuple[Assignment, ...]:

@@ -14,7 +14,8 @@ from pypi_switch.errors import SwitchError
 from pypi_switch.journal import Journal, Mode, StateStore, as_found
 from pypi_switch.targets import all_warnings, choose_targets, registry
 from pypi_switch.targets.base import Context, FileSpec, ParseError, Target
-from pypi_switch.targets.pip import INDEX, option_from_files
+from pypi_switch.targets.ini import bom_warning
+from pypi_switch.targets.pip import INDEX, option_from_files, pip_layers
 from pypi_switch.traces import LockTrace, context_dirs, holding
 from pypi_switch.urls import same_index
 
@@ -125,6 +126,12 @@ def _row(target: Target, spec: FileSpec, journal: Journal, warnings: list[str]) 
 
 def pip_verdict(ctx: Context, mirror: str) -> str | None:
     """The one line that says ``pip install`` will not use ``mirror``, or None if it will."""
+    for layer in pip_layers(ctx):
+        if bom_warning(ctx, layer.path, "pip"):  # pip stops at such a file: no index at all
+            return (
+                f"pip install does not use the mirror: pip cannot read "
+                f"{ctx.paths.show(layer.path)} (it starts with a byte-order mark)"
+            )
     pip = effective_index(ctx)
     if same_index(pip.url, mirror):
         return None

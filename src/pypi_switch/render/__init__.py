@@ -30,6 +30,7 @@ _VIEWS = {
     "Listing": "pypi_switch.render.catalogue",
     "TickResult": "pypi_switch.render.auto",
     "Schedule": "pypi_switch.render.schedule",
+    "EnvOutput": "pypi_switch.render.env",
 }
 
 # C0/C1 controls (but newline and tab), DEL, and the invisible format characters
@@ -70,15 +71,19 @@ def emit_json(doc: Any) -> None:
     emit(json.dumps(scrub(doc), indent=2) + "\n")
 
 
-def show(result: Any, *, as_json: bool = False, **options: Any) -> None:
-    """Write ``result`` (a core result object) as text or as one JSON document."""
+def show(result: Any, *, as_json: bool = False, reveal: bool = False, **options: Any) -> None:
+    """Write ``result`` (a core result object) as text or as one JSON document.
+
+    ``reveal``: credentials are printed (`env`, whose job is to print them); control
+    characters are escaped all the same.
+    """
     view = importlib.import_module(_VIEWS[type(result).__name__])
     if as_json:
         emit_json(view.to_json(result))
         return
     shown = view.to_text(result, **options)
     if isinstance(shown, str):
-        emit(shown)
+        emit(shown, reveal=reveal)
     else:  # a Rich table, for a terminal; its cells were made ``safe`` by the view
         from rich.console import Console
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget
+from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget, bom_warning
 
 __all__ = [
     "BUILDOUT",
@@ -45,15 +45,16 @@ class BuildoutTarget(IniTarget):
         return super().plan(spec, text, url)
 
     def warnings(self, ctx: Context) -> list[str]:
+        out = [w for spec in self.files(ctx) for w in bom_warning(ctx, spec.path, "buildout")]
         if not ctx.projects:
             cwd_cfg = ctx.paths.cwd / "buildout.cfg"
             if cwd_cfg.is_file() and _index_in(cwd_cfg):
                 show = ctx.paths.show
-                return [
+                out.append(
                     f"{show(cwd_cfg)} sets its own index, which beats "
                     f"{show(ctx.paths.buildout_default)}"
-                ]
-        return []
+                )
+        return out
 
 
 class ProjectTarget(BuildoutTarget):
@@ -63,7 +64,7 @@ class ProjectTarget(BuildoutTarget):
         return [FileSpec(p) for p in ctx.projects]
 
     def warnings(self, ctx: Context) -> list[str]:
-        out = []
+        out = [w for spec in self.files(ctx) for w in bom_warning(ctx, spec.path, "buildout")]
         for project in ctx.projects:
             for base, index in _extends_with_index(project):
                 out.append(

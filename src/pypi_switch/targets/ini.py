@@ -23,12 +23,20 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
-from pypi_switch.edit import line_ending, newline_of, split_lines
+from pypi_switch.edit import BOM, line_ending, newline_of, read_state, split_lines
+from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 
-__all__ = ["Dialect", "IniDoc", "IniTarget", "Option"]
+__all__ = [
+    "Dialect",
+    "IniDoc",
+    "IniTarget",
+    "Option",
+    "bom_warning",
+]
 
 _SECTION = configparser.RawConfigParser.SECTCRE
 _OPTION = configparser.RawConfigParser.OPTCRE
@@ -350,3 +358,20 @@ class IniTarget:
         doc = self.doc(text)
         changes = doc.ensure(self.section, self.option, self.option, url)
         return Edit(doc.text, tuple(changes))
+
+
+def bom_warning(ctx: Context, path: Path, client: str) -> list[str]:
+    """A file that starts with a UTF-8 byte-order mark is no file at all to ``client``:
+    pip, setuptools and buildout read it with configparser, which takes the mark for the
+    start of a line and stops ("File contains no section headers"). Switching it would be
+    a "done" the client ignores, so the user hears it."""
+    try:
+        data = read_state(path).data
+    except SwitchError:
+        return []  # unreadable: the switch itself says so
+    if data is None or not data.startswith(BOM):
+        return []
+    return [
+        f"{ctx.paths.show(path)} starts with a byte-order mark, so {client} cannot read it "
+        "at all; save it as UTF-8 without a BOM"
+    ]

@@ -17,7 +17,7 @@ from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.paths import PipLayerKind
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget
+from pypi_switch.targets.ini import Dialect, IniDoc, IniTarget, bom_warning
 from pypi_switch.urls import host_of, is_pypi, needs_trusted_host
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ class PipTarget(IniTarget):
             )
         out += _venv_warnings(ctx)
         for layer in pip_layers(ctx):
+            out += bom_warning(ctx, layer.path, "pip")
             doc = layer.doc
             if doc is None:
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pypi_switch.edit import decode, read_state
 from pypi_switch.errors import SwitchError
 from pypi_switch.targets.base import Context, FileSpec, ParseError
-from pypi_switch.targets.ini import Dialect, IniTarget
+from pypi_switch.targets.ini import Dialect, IniTarget, bom_warning
 
 __all__ = ["PYDISTUTILS", "SETUPTOOLS_KEYS", "PydistutilsTarget"]
 
@@ -49,7 +49,7 @@ class PydistutilsTarget(IniTarget):
         extra = ctx.environ.get("DIST_EXTRA_CONFIG")
         if extra:
             out.append(f"DIST_EXTRA_CONFIG={extra}: setuptools reads it after {user}")
-        return out
+        return out + bom_warning(ctx, ctx.paths.pydistutils, "setuptools")
 
 
 PYDISTUTILS = PydistutilsTarget()
