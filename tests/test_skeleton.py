@@ -101,3 +101,25 @@ def test_pypiserver_serves_the_canary(mirror: PypiServer, sandbox: Sandbox) -> N
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert (sandbox.root / "dl" / "canary_pkg-1.1-py3-none-any.whl").exists()
+
+
+def test_a_ctrl_c_wrapped_by_python_is_still_a_ctrl_c(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C while a class is built (a lazy import) reaches us as a RuntimeError from
+    ``__set_name__``: it is one 'interrupted' line and exit 130, not an unexpected failure."""
+    import typer
+
+    from pypi_switch.cli import handled
+
+    class Field:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    @handled
+    def command() -> None:
+        type("Late", (), {"field": Field()})
+
+    with pytest.raises(BaseException) as caught:
+        command()
+    assert getattr(caught.value, "code", None) == 130, caught.value
+    assert not isinstance(caught.value, typer.Exit)
+    assert capsys.readouterr().err == "pypi-switch: interrupted\n"

@@ -104,6 +104,19 @@ app = typer.Typer(
 )
 
 
+def _stop_inside(exc: BaseException) -> KeyboardInterrupt | Terminated | None:
+    """A Ctrl-C or SIGTERM that Python wrapped in another error: one raised while a class
+    was being built (a lazy import) comes out as "RuntimeError: Error calling __set_name__"."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, KeyboardInterrupt | Terminated):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def handled(func: Callable[P, R]) -> Callable[P, R]:
     """Turn every exception into a one-line message and an exit code: never a traceback."""
 
@@ -118,6 +131,9 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
         except (KeyboardInterrupt, Terminated) as exc:
             raise _stopped(exc) from None
         except Exception as exc:
+            stop = _stop_inside(exc)
+            if stop is not None:
+                raise _stopped(stop) from None
             if os.environ.get("PYPI_SWITCH_DEBUG"):
                 raise
             detail = f"{type(exc).__name__}: {exc}"
