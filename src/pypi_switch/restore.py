@@ -9,9 +9,10 @@ holds, is dropped only once its file is verified to be what restore meant to lea
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -46,7 +47,13 @@ class RestoredFile:
     target: str
     path: Path
     action: RestoreAction
-    diff: str
+    before: str = field(repr=False)  # the text found
+    after: str = field(repr=False)  # the text restore leaves (or a dry run would)
+
+    @functools.cached_property
+    def diff(self) -> str:
+        """Made when shown (a dry run): on a big file it costs more than the restore."""
+        return unified_diff(self.path, self.before, self.after)
 
 
 @dataclass(frozen=True)
@@ -212,8 +219,7 @@ def _plan(record: FileRecord, store: StateStore, *, force: bool) -> _Step:
     text = decode(state.data, path)
 
     def step(action: RestoreAction, new: bytes | None, *, mode: int | None = None) -> _Step:
-        diff = unified_diff(path, text, decode(new, path))
-        done = RestoredFile(record.target, path, action, diff)
+        done = RestoredFile(record.target, path, action, text, decode(new, path))
         return _Step(done, state, new, mode, write=new != state.data)
 
     if current == record.original_sha256:

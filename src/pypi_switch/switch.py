@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -51,8 +52,14 @@ class FileChange:
     target: str
     path: Path
     action: Literal["created", "modified"]
-    diff: str
-    changes: tuple[Change, ...]
+    before: str = field(repr=False)  # the text found
+    after: str = field(repr=False)  # the text written (or that a dry run would write)
+    changes: tuple[Change, ...] = ()
+
+    @functools.cached_property
+    def diff(self) -> str:
+        """Made when shown (a dry run): on a 10 MB file it costs more than the switch."""
+        return unified_diff(self.path, self.before, self.after)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ class _Plan:
     state: FileState
     after: bytes
     changes: tuple[Change, ...]
-    diff: str
+    before_text: str
+    after_text: str
     new_dirs: tuple[Path, ...]
     user_edited: bool = False
 
@@ -118,7 +126,8 @@ def _plan_file(
         state=state,
         after=after,
         changes=edit.changes,
-        diff=unified_diff(spec.path, text, new_text),
+        before_text=text,
+        after_text=new_text,
         new_dirs=tuple(missing_dirs(state.real)) if state.data is None else (),
         user_edited=edited,
     )
@@ -194,7 +203,8 @@ def _use_mirror_locked(
                 p.target.name,
                 p.spec.path,
                 "modified" if p.state.data is not None else "created",
-                p.diff,
+                p.before_text,
+                p.after_text,
                 p.changes,
             )
             for p in plans
