@@ -184,6 +184,9 @@ CanaryOpt = Annotated[
 UpstreamOpt = Annotated[
     str | None, typer.Option("--upstream", help="The index mirrors are compared with.")
 ]
+AllowInsecureOpt = Annotated[
+    bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
+]
 RequireOpt = Annotated[
     list[Path] | None,
     typer.Option(
@@ -222,9 +225,7 @@ def use_mirror_cmd(
     ] = None,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
-    allow_insecure: Annotated[
-        bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
-    ] = False,
+    allow_insecure: AllowInsecureOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="With URL: switch without probing the mirror first.")
     ] = False,
@@ -315,9 +316,7 @@ def env_cmd(
     probe: Annotated[
         bool, typer.Option("--probe", help="Probe the mirrors and use the best (or check URL).")
     ] = False,
-    allow_insecure: Annotated[
-        bool, typer.Option("--allow-insecure", help="Allow a plain-http mirror on a remote host.")
-    ] = False,
+    allow_insecure: AllowInsecureOpt = False,
 ) -> None:
     """Print the variables that send every client to the mirror (CI jobs, containers).
 

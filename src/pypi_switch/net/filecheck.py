@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pypi_switch.config import MirrorEntry
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
-from pypi_switch.net.pages import DistFile, PageError, ProjectPage, page_url, parse_page
+from pypi_switch.net.pages import DistFile, PageError, ProjectPage, page_of, page_url
 from pypi_switch.net.transport import NetError, Transport
 from pypi_switch.words import size
 
@@ -145,12 +145,8 @@ def _page_task(
             got = transport.get(page_url(entry.url, project), deadline=deadline)
         except NetError as exc:
             return exc.reason
-        if got.status != 200:
-            return f"{got.status} for {urlsplit(got.url).path or '/'}"
         try:
-            return parse_page(
-                got.body, content_type=got.headers.get("content-type"), url=got.url, project=project
-            )
+            return page_of(got, project)
         except PageError as exc:
             return exc.reason
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
-from pypi_switch.net.pages import PageError, page_url, parse_page
+from pypi_switch.net.pages import PageError, page_of, page_url
 from pypi_switch.net.transport import NetError, Progress, Transport
 from pypi_switch.urls import host_of
 
@@ -56,16 +55,8 @@ def _check(
         got = transport.get(url, deadline=deadline, progress=progress)
     except NetError as exc:
         return False, exc.reason
-    if got.status != 200:
-        return False, f"{got.status} for {urlsplit(got.url).path or '/'}"
     try:
-        page = parse_page(
-            got.body,
-            content_type=got.headers.get("content-type"),
-            url=got.url,
-            project=canary,
-            serial_header=got.headers.get("x-pypi-last-serial"),
-        )
+        page = page_of(got, canary)
     except PageError as exc:
         return False, exc.reason
     page_ms = got.total_s * 1000

@@ -16,13 +16,16 @@ import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["JSON_TYPE", "DistFile", "PageError", "ProjectPage", "page_url", "parse_page"]
+if TYPE_CHECKING:
+    from pypi_switch.net.transport import Response
+
+__all__ = ["JSON_TYPE", "DistFile", "PageError", "ProjectPage", "page_of", "page_url", "parse_page"]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("text/html", "application/vnd.pypi.simple.v1+html")
@@ -80,6 +83,20 @@ class ProjectPage:
 def page_url(index_url: str, project: str) -> str:
     """PEP 503: the project page lives at the normalised name, with a final slash."""
     return f"{index_url.rstrip('/')}/{canonicalize_name(project)}/"
+
+
+def page_of(got: Response, project: str) -> ProjectPage:
+    """The ``project`` page an answer carries (its serial from the page or its header);
+    PageError, worded like "404 for /simple/x/", when it carries none."""
+    if got.status != 200:
+        raise PageError(f"{got.status} for {urlsplit(got.url).path or '/'}")
+    return parse_page(
+        got.body,
+        content_type=got.headers.get("content-type"),
+        url=got.url,
+        project=project,
+        serial_header=got.headers.get("x-pypi-last-serial"),
+    )
 
 
 def parse_page(

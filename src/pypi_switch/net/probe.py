@@ -12,13 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 from pypi_switch import rank
 from pypi_switch.config import MirrorEntry
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
-from pypi_switch.net.pages import PageError, page_url, parse_page
+from pypi_switch.net.pages import PageError, page_of, page_url
 from pypi_switch.net.report import ProbeReport, ProbeResult
 from pypi_switch.net.transport import MAX_BODY, NetError, Progress, Transport
 
@@ -54,16 +53,8 @@ def probe_one(
         latency_ms=got.total_s * 1000,
         ttfb_ms=got.ttfb_s * 1000,
     )
-    if got.status != 200:
-        return replace(measured, error=f"{got.status} for {urlsplit(got.url).path or '/'}")
     try:
-        page = parse_page(
-            got.body,
-            content_type=got.headers.get("content-type"),
-            url=got.url,
-            project=canary,
-            serial_header=got.headers.get("x-pypi-last-serial"),
-        )
+        page = page_of(got, canary)
     except PageError as exc:
         return replace(measured, error=exc.reason)
     return replace(

@@ -23,13 +23,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from pypi_switch.config import MirrorEntry
 from pypi_switch.lockfiles import Needs
 from pypi_switch.net.deadline import Deadline
 from pypi_switch.net.fanout import Fanout
-from pypi_switch.net.pages import PageError, page_url, parse_page
+from pypi_switch.net.pages import PageError, page_of, page_url
 from pypi_switch.net.transport import NetError, Transport
 from pypi_switch.require import UNREADABLE, Coverage, Gap, Listed, judge_project, pins_by_project
 
@@ -263,12 +262,8 @@ def _fetch(transport: Transport, mirror: MirrorEntry, project: str, deadline: De
         return _Late() if exc.timed_out else exc.reason
     if got.status in _GONE:
         return None
-    if got.status != 200:
-        return f"{got.status} for {urlsplit(got.url).path or '/'}"
     try:
-        page = parse_page(
-            got.body, content_type=got.headers.get("content-type"), url=got.url, project=project
-        )
+        page = page_of(got, project)
     except PageError as exc:
         return exc.reason
     return [Listed(f.filename, f.version, f.sha256) for f in page.files]

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from pypi_switch.edit import read_toml, split_lines
-from pypi_switch.programs import find_program
+from pypi_switch.paths import Paths
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     Scalar,
-    TomlText,
+    TomlTarget,
     is_explicit_table,
     render,
 )
@@ -36,12 +36,6 @@ def _check(data: dict[str, Any]) -> None:
         raise ParseError("'pypi.url' must be a string")
 
 
-def _load(text: str) -> TomlText:
-    doc = TomlText(text)
-    _check(doc.data)
-    return doc
-
-
 def _as_text(value: Any) -> str | None:
     """How a Change records a value: a URL as is, a boolean as TOML writes it."""
     if value is None:
@@ -53,25 +47,22 @@ def _from_text(key: str, text: str) -> Scalar:
     return text == "true" if key == "verify_ssl" else text
 
 
-class PdmTarget:
+class PdmTarget(TomlTarget):
     name = "pdm"
+    program = "pdm"
 
-    def default_enabled(self, ctx: Context) -> bool:
-        found = find_program("pdm", ctx.environ, ctx.paths.home)
-        return found is not None or ctx.paths.pdm_user.exists()
+    def config(self, paths: Paths) -> Path:
+        return paths.pdm_user
 
-    def files(self, ctx: Context) -> list[FileSpec]:
-        return [FileSpec(ctx.paths.pdm_user)]
-
-    def parse(self, text: str) -> None:
-        _load(text)
+    def check(self, data: dict[str, Any]) -> None:
+        _check(data)
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        value = _load(text).get((TABLE, "url"))
+        value = self.load(text).get((TABLE, "url"))
         return value if isinstance(value, str) else None
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = _load(text)
+        doc = self.load(text)
         wanted: list[tuple[str, Scalar]] = [("url", url)]
         if needs_trusted_host(url):
             wanted.append(("verify_ssl", False))
@@ -92,7 +83,7 @@ class PdmTarget:
         return Edit(doc.text if changes else text, tuple(changes))
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
-        doc = _load(text)
+        doc = self.load(text)
         added = [c for c in changes if c.section == TABLE and c.section_added]
         block = [(c.key, _from_text(c.key, c.new)) for c in added]
         if added and doc.remove_table(f"[{TABLE}]", block):

@@ -16,11 +16,12 @@ Not checked with the real pixi: it is not installable on the machines that run t
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from typing import Any
 
-from pypi_switch.programs import find_program
+from pypi_switch.paths import Paths
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.toml_edit import TomlText, is_explicit_table, render
+from pypi_switch.targets.toml_edit import TomlTarget, TomlText, is_explicit_table, render
 
 __all__ = ["PIXI", "PYPI_KEY", "PixiTarget"]
 
@@ -37,12 +38,6 @@ def _check(data: dict[str, Any]) -> None:
             raise ParseError(f"'mirrors.\"{key}\"' must be a list of URLs")
 
 
-def _load(text: str) -> TomlText:
-    doc = TomlText(text)
-    _check(doc.data)
-    return doc
-
-
 def _pypi_key(doc: TomlText) -> str | None:
     """The key that maps PyPI's index, as the user wrote it (pixi adds the final slash)."""
     mirrors = doc.data.get(TABLE, {})
@@ -53,27 +48,24 @@ def _as_list(text: str) -> tuple[str, ...]:
     return tuple(tomllib.loads(f"v = {text}")["v"])
 
 
-class PixiTarget:
+class PixiTarget(TomlTarget):
     name = "pixi"
+    program = "pixi"
 
-    def default_enabled(self, ctx: Context) -> bool:
-        found = find_program("pixi", ctx.environ, ctx.paths.home)
-        return found is not None or ctx.paths.pixi_config.exists()
+    def config(self, paths: Paths) -> Path:
+        return paths.pixi_config
 
-    def files(self, ctx: Context) -> list[FileSpec]:
-        return [FileSpec(ctx.paths.pixi_config)]
-
-    def parse(self, text: str) -> None:
-        _load(text)
+    def check(self, data: dict[str, Any]) -> None:
+        _check(data)
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        doc = _load(text)
+        doc = self.load(text)
         key = _pypi_key(doc)
         value = doc.get((TABLE, key)) if key else None
         return value[0] if value else None
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = _load(text)
+        doc = self.load(text)
         key = _pypi_key(doc)
         old = doc.get((TABLE, key)) if key else None
         if old == [url]:
@@ -88,7 +80,7 @@ class PixiTarget:
         return Edit(doc.text, (Change(TABLE, PYPI_KEY, None, url, section_added=True),))
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
-        doc = _load(text)
+        doc = self.load(text)
         for change in reversed(changes):
             path = (TABLE, change.key)
             if doc.get(path) != [change.new]:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pypi_switch.edit import read_regular, read_toml
+from pypi_switch.paths import Paths
 from pypi_switch.programs import find_program
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
-from pypi_switch.targets.toml_edit import TomlText
+from pypi_switch.targets.toml_edit import TomlTarget
 
 __all__ = ["PLUGIN", "POETRY", "PoetryTarget", "has_plugin"]
 
@@ -39,30 +40,22 @@ def _check(data: dict[str, Any]) -> None:
         raise ParseError("'plugins.pypi_mirror.url' must be a string")
 
 
-def _load(text: str) -> TomlText:
-    doc = TomlText(text)
-    _check(doc.data)
-    return doc
-
-
-class PoetryTarget:
+class PoetryTarget(TomlTarget):
     name = "poetry"
+    program = "poetry"
 
-    def default_enabled(self, ctx: Context) -> bool:
-        return _poetry(ctx) is not None or ctx.paths.poetry_config.exists()
+    def config(self, paths: Paths) -> Path:
+        return paths.poetry_config
 
-    def files(self, ctx: Context) -> list[FileSpec]:
-        return [FileSpec(ctx.paths.poetry_config)]
-
-    def parse(self, text: str) -> None:
-        _load(text)
+    def check(self, data: dict[str, Any]) -> None:
+        _check(data)
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        value = _load(text).get(URL)
+        value = self.load(text).get(URL)
         return value if isinstance(value, str) else None
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = _load(text)
+        doc = self.load(text)
         old = doc.get(URL)
         if old == url:
             return Edit(text)
@@ -73,7 +66,7 @@ class PoetryTarget:
         return Edit(doc.text, (Change(SECTION, "url", None, url, section_added=True),))
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
-        doc = _load(text)
+        doc = self.load(text)
         for change in reversed(changes):
             if doc.get(URL) != change.new:
                 continue  # the user changed it since: theirs stays

@@ -21,11 +21,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pypi_switch.edit import line_ending, newline_of, split_lines
-from pypi_switch.targets.base import ParseError
+from pypi_switch.programs import find_program
+from pypi_switch.targets.base import Context, FileSpec, ParseError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tomlkit.items import Item
     from tomlkit.toml_document import TOMLDocument
+
+    from pypi_switch.paths import Paths
 
 # tomlkit is imported where it is used: loading the targets (every command does) must not
 # cost its ~10 ms unless a TOML file is really parsed or written.
@@ -480,3 +485,34 @@ def is_explicit_table(text: str, key: str) -> bool:
     # out-of-order tables come back as a proxy: look at the text itself
     pattern = rf"^[ \t]*(\[[ \t]*{re.escape(key)}[ \t]*\]|{re.escape(key)}[ \t]*[.=])"
     return re.search(pattern, text, re.M) is not None
+
+
+class TomlTarget:
+    """What the TOML-file targets (uv, pdm, poetry, pixi) share: one user file, switched
+    by default when the client is installed (or its file exists), refused when the client
+    would refuse its data."""
+
+    name = ""
+    program = ""  # the client's command
+
+    def config(self, paths: Paths) -> Path:
+        """The file this target edits."""
+        raise NotImplementedError
+
+    def check(self, data: dict[str, Any]) -> None:
+        """Raise ParseError where the client would refuse ``data``."""
+
+    def load(self, text: str) -> TomlText:
+        doc = TomlText(text)
+        self.check(doc.data)
+        return doc
+
+    def default_enabled(self, ctx: Context) -> bool:
+        found = find_program(self.program, ctx.environ, ctx.paths.home)
+        return found is not None or self.config(ctx.paths).exists()
+
+    def files(self, ctx: Context) -> list[FileSpec]:
+        return [FileSpec(self.config(ctx.paths))]
+
+    def parse(self, text: str) -> None:
+        self.load(text)

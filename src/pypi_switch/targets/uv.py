@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from pypi_switch.edit import read_toml
-from pypi_switch.programs import find_program
+from pypi_switch.paths import Paths
 from pypi_switch.targets.base import Change, Context, Edit, FileSpec, ParseError
 from pypi_switch.targets.toml_edit import (
     Scalar,
+    TomlTarget,
     TomlText,
     is_inline_array,
 )
@@ -59,27 +60,18 @@ def _check(data: dict[str, Any]) -> None:
         raise ParseError("'pip.index-url' must be a string")
 
 
-def _load(text: str) -> TomlText:
-    doc = TomlText(text)
-    _check(doc.data)
-    return doc
-
-
-class UvTarget:
+class UvTarget(TomlTarget):
     name = "uv"
+    program = "uv"
 
-    def default_enabled(self, ctx: Context) -> bool:
-        found = find_program("uv", ctx.environ, ctx.paths.home)
-        return found is not None or ctx.paths.uv_user.exists()
+    def config(self, paths: Paths) -> Path:
+        return paths.uv_user
 
-    def files(self, ctx: Context) -> list[FileSpec]:
-        return [FileSpec(ctx.paths.uv_user)]
-
-    def parse(self, text: str) -> None:
-        _load(text)
+    def check(self, data: dict[str, Any]) -> None:
+        _check(data)
 
     def current(self, spec: FileSpec, text: str) -> str | None:
-        doc = _load(text)
+        doc = self.load(text)
         at = _default_entry(doc.data)
         for value in (
             doc.get(("index", at, "url")) if at is not None else None,
@@ -91,7 +83,7 @@ class UvTarget:
         return None
 
     def plan(self, spec: FileSpec, text: str, url: str) -> Edit:
-        doc = _load(text)
+        doc = self.load(text)
         changes: list[Change] = []
         for path in (("index-url",), ("pip", "index-url")):
             old = doc.get(path)
@@ -115,7 +107,7 @@ class UvTarget:
         return Edit(doc.text if changes else text, tuple(changes))
 
     def revert(self, spec: FileSpec, text: str, changes: tuple[Change, ...]) -> str:
-        doc = _load(text)
+        doc = self.load(text)
         for change in reversed(changes):
             if change.kind == "entry" and change.section_added:
                 _remove_entry(doc, change.new)
