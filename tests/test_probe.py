@@ -125,7 +125,9 @@ def run_probe(
 
 
 def test_real_mirrors_are_valid(mirror: PypiServer, mirror2: PypiServer, wheelhouse: Path) -> None:
-    report = run_probe(mirror.index_url, mirror2.index_url)
+    # A roomy deadline: pypi-server on a busy machine may take seconds; the probe ends as
+    # soon as both have answered anyway.
+    report = run_probe(mirror.index_url, mirror2.index_url, timeout=30)
     for r in report.results:
         assert r.valid, r.error
         assert r.reachable and not r.timed_out

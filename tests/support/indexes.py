@@ -102,11 +102,29 @@ class FileIndex:
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                with self._lock:
+                    self.in_flight -= 1
+
+        # A request is in flight until its answer starts: counted down when the headers
+        # go out, since the client may send its next request as soon as the body has come,
+        # before this handler's own bookkeeping would have run.
+        end_headers = h.end_headers
+
+        def answer_starts() -> None:
+            release()
+            end_headers()
+
+        setattr(h, "end_headers", answer_starts)  # noqa: B010 (a method, per request)
         try:
             self._answer(h, server)
         finally:
-            with self._lock:
-                self.in_flight -= 1
+            release()
 
     def _answer(self, h: _Handler, server: Server) -> None:
         path = unquote(h.path.split("?", 1)[0])
