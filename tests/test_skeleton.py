@@ -123,3 +123,20 @@ def test_a_ctrl_c_wrapped_by_python_is_still_a_ctrl_c(capsys: pytest.CaptureFixt
     assert getattr(caught.value, "code", None) == 130, caught.value
     assert not isinstance(caught.value, typer.Exit)
     assert capsys.readouterr().err == "pypi-switch: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["use-mirror", "--timeout", "abc"],
+            "Invalid value for '--timeout': 'abc' is not a valid float.",
+        ),
+        (["status", "--bogus"], "No such option: --bogus"),
+        (["no-such-command"], "No such command 'no-such-command'."),
+    ],
+)
+def test_usage_errors_are_one_line(sandbox: Sandbox, args: list[str], message: str) -> None:
+    out = sandbox.run(*args)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == f"pypi-switch: error: {message}\n"
