@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+import ssl
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tests.support.fake_pypi import FakePyPI, FakePyPIWithEnv
 from tests.support.pypiserver import PypiServer
@@ -88,3 +90,29 @@ def fake_pypi(wheelhouse: Path, tmp_path: Path) -> Iterator[FakePyPIWithEnv]:
 
     with FakePyPI(wheelhouse, trustme.CA()) as pypi:
         yield FakePyPIWithEnv(pypi, pypi.env(tmp_path / "fake-pypi-ca.pem"))
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_outer_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tool honours proxy variables (users need that); tests talk to loopback servers,
+    so the machine's own proxies must not reach them (a test that wants one sets it)."""
+    for key in PROXY_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+        monkeypatch.delenv(key.upper(), raising=False)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A private certificate authority, for TLS servers on loopback."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    """A TLS server context for 127.0.0.1, signed by ``ca``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context

@@ -43,14 +43,6 @@ PROJECT = "[buildout]\nparts =\nindex = https://proj.example/simple\n"
 WHEEL = "canary_pkg-1.1-py3-none-any.whl"
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process ticks honour proxy variables (users need that); loopback tests must not."""
-    for key in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(key, raising=False)
-        monkeypatch.delenv(key.upper(), raising=False)
-
-
 @pytest.fixture
 def upstream(wheelhouse: Path) -> Iterator[PypiServer]:
     """A fake upstream of this test's own: ``stop()`` is an outage, ``start()`` the fix."""

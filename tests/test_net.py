@@ -37,29 +37,13 @@ WHEEL = "canary_pkg-1.1-py3-none-any.whl"
 FAKE_SHA = "0" * 64
 PAGE = hostile.simple_html({WHEEL: FAKE_SHA}, serial=42)
 CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @pytest.fixture(autouse=True)
 def _clean_network_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This machine names its own CA bundles and may set proxies: each test sets its own."""
+    """This machine names its own CA bundles: each test sets its own (proxies: conftest)."""
     for key in CA_VARIABLES:
         monkeypatch.delenv(key, raising=False)
-    for key in PROXY_VARIABLES:
-        monkeypatch.delenv(key, raising=False)
-        monkeypatch.delenv(key.upper(), raising=False)
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    return context
 
 
 def page_and_file(h: Any, server: Server) -> None:

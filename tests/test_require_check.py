@@ -24,13 +24,6 @@ from tests.support.wheels import build_wheel
 NAMES = [f"p{i:02d}" for i in range(12)]
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(key, raising=False)
-        monkeypatch.delenv(key.upper(), raising=False)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("wheels")
