@@ -140,3 +140,12 @@ def test_usage_errors_are_one_line(sandbox: Sandbox, args: list[str], message: s
     out = sandbox.run(*args)
     assert (out.returncode, out.stdout) == (2, "")
     assert out.stderr == f"pypi-switch: error: {message}\n"
+
+
+def test_config_knows_every_target_in_the_registrys_order() -> None:
+    """config.toml's ``targets = [...]`` is checked against TARGET_NAMES (config cannot
+    import the targets): the two lists must be the same."""
+    from pypi_switch.config import TARGET_NAMES
+    from pypi_switch.targets import registry
+
+    assert tuple(registry()) == TARGET_NAMES

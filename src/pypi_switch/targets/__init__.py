@@ -1,6 +1,6 @@
 """The targets: one small module per client configuration, all behind ``base.Target``.
 
-This package owns the registry (``TARGETS``), which targets a run switches
+This package owns the registry (``registry``), which targets a run switches
 (``choose_targets``), the context they are given (``build_context``) and the warnings they
 raise together (``all_warnings``).
 
@@ -14,14 +14,13 @@ import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from pypi_switch.config import TARGET_NAMES, load_settings
+from pypi_switch.config import load_settings
 from pypi_switch.errors import UsageError
 from pypi_switch.paths import Paths
 from pypi_switch.targets.base import Context, Target
 
-__all__ = ["TARGETS", "all_warnings", "build_context", "choose_targets", "registry"]
+__all__ = ["all_warnings", "build_context", "choose_targets", "registry"]
 
 
 @functools.cache
@@ -35,17 +34,7 @@ def registry() -> dict[str, Target]:
     from pypi_switch.targets.pydistutils import PYDISTUTILS
     from pypi_switch.targets.uv import UV
 
-    found: dict[str, Target] = {
-        t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY, PIXI)
-    }
-    assert tuple(found) == TARGET_NAMES, "config.TARGET_NAMES names every target, in order"
-    return found
-
-
-def __getattr__(name: str) -> Any:
-    if name == "TARGETS":  # ``from pypi_switch.targets import TARGETS`` still works
-        return registry()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return {t.name: t for t in (PIP, PYDISTUTILS, BUILDOUT, PROJECT, UV, PDM, POETRY, PIXI)}
 
 
 def build_context(projects: Sequence[Path] = (), *, include_cwd: bool = True) -> Context:
