@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pypi_switch.shell_env import EnvOutput
 
-__all__ = ["to_json", "to_text"]
-
-
-def to_json(out: EnvOutput) -> None:
-    raise TypeError("`env` prints for a shell, not JSON (see --shell)")
+__all__ = ["to_text"]  # no --json for this command
 
 
 def to_text(out: EnvOutput) -> str:

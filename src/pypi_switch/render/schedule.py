@@ -6,11 +6,7 @@ import shlex
 
 from pypi_switch.schedule import Schedule
 
-__all__ = ["to_json", "to_text"]
-
-
-def to_json(plan: Schedule) -> None:
-    raise TypeError("`schedule` has no JSON view")
+__all__ = ["to_text"]  # no --json for this command
 
 
 def to_text(plan: Schedule) -> str:
